@@ -1,0 +1,1 @@
+"""Thin `sca` subcommands that wire the runner to the shell."""
