@@ -1,0 +1,186 @@
+"""Stage runner end to end: reuse, selective invalidation, kill -9 resume, status, W&B lineage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_recipe
+from harness.runner import Runner
+
+REPO = Path(__file__).resolve().parents[2]
+SCA = [sys.executable, "-m", "harness.cli"]
+TOY = "tests.runner.toy_stages"
+
+
+def write_recipe(tmp: Path, n: int = 20, shards: int = 4, factor: int = 2, delay: float = 0.0,
+                 name: str = "recipe.yaml", root: str = "runs") -> Path:
+    path = tmp / name
+    path.write_text(f"""
+experiment: toy
+run_root: {tmp / root}
+wandb: {{mode: offline, project: sca-test}}
+stages:
+  produce:
+    uses: "{TOY}:produce"
+    with: {{n: {n}, shards: {shards}, delay_s: {delay}}}
+  scale:
+    uses: "{TOY}:scale"
+    inputs: [produce]
+    with: {{factor: {factor}}}
+""")
+    return path
+
+
+def sca(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([*SCA, *args], cwd=REPO, env=full_env, capture_output=True, text=True, timeout=300, **kw)
+
+
+def run_quiet(recipe: Path, overrides: list[str] | None = None) -> tuple[dict, list[str]]:
+    lines: list[str] = []
+    arts = Runner(load_recipe(recipe, overrides), progress=False, log=lines.append).run()
+    return arts, lines
+
+
+def test_rerun_reuses_and_stage_two_change_reruns_only_stage_two(tmp_path):
+    recipe = write_recipe(tmp_path)
+    first, log1 = run_quiet(recipe)
+    assert any("[produce] running" in l for l in log1) and any("[scale] running" in l for l in log1)
+    assert [r["value"] for r in first["scale"].records()] == [2 * i * i for i in range(20)]
+    produce_manifest = (first["produce"].path / "manifest.json").read_bytes()
+
+    second, log2 = run_quiet(recipe)
+    assert [l for l in log2 if "running" in l] == []
+    assert second["produce"].path == first["produce"].path and second["scale"].path == first["scale"].path
+
+    third, log3 = run_quiet(recipe, ["stages.scale.with.factor=3"])
+    assert any("[produce] reused" in l for l in log3)
+    assert any("[scale] running" in l for l in log3)
+    assert third["produce"].path == first["produce"].path
+    assert (third["produce"].path / "manifest.json").read_bytes() == produce_manifest
+    assert third["scale"].fingerprint != first["scale"].fingerprint
+    assert [r["value"] for r in third["scale"].records()] == [3 * i * i for i in range(20)]
+
+    # Changing stage 1 invalidates both.
+    fourth, log4 = run_quiet(recipe, ["stages.produce.with.n=5"])
+    assert any("[produce] running" in l for l in log4) and any("[scale] running" in l for l in log4)
+
+
+def test_manifest_records_provenance(tmp_path):
+    arts, _ = run_quiet(write_recipe(tmp_path))
+    m = arts["scale"].manifest
+    assert m["stage"] == "scale" and m["uses"] == "toy.scale"
+    assert m["config"] == {"factor": 2}
+    assert m["inputs"]["produce"]["fingerprint"] == arts["produce"].fingerprint
+    assert set(m["code_version"]) == {"commit", "dirty"}
+    assert "torch" in m["packages"] and "wandb" in m["packages"]
+    assert m["host"]["python"] and m["started_at"] <= m["finished_at"]
+    assert m["counts"] == {"records": 20}
+    assert arts["produce"].manifest["counts"] == {"records": 20}
+    # metrics.jsonl mirrors what was logged, beside the data.
+    logged = [json.loads(l) for l in (arts["scale"].path / "metrics.jsonl").read_text().splitlines()]
+    assert any(row.get("scaled") == 20 for row in logged)
+    # Data loads with `datasets`.
+    assert arts["scale"].dataset()["value"][:3] == [0, 2, 8]
+    resolved = json.loads((tmp_path / "runs/experiments/toy/config.json").read_text())
+    assert resolved["stages"]["produce"]["with"] == {"n": 20, "shards": 4, "delay_s": 0.0}
+
+
+def test_kill_9_mid_shards_then_rerun_is_byte_identical(tmp_path):
+    clean = write_recipe(tmp_path, n=40, shards=8, name="clean.yaml", root="clean")
+    assert sca("run", str(clean), "--no-progress").returncode == 0
+
+    killed = write_recipe(tmp_path, n=40, shards=8, delay=0.4, name="killed.yaml", root="killed")
+    shard_log = tmp_path / "shards.log"
+    env = {"TOY_SHARD_LOG": str(shard_log)}
+    proc = subprocess.Popen([*SCA, "run", str(killed), "--no-progress"], cwd=REPO, env={
+        **os.environ, "PYTHONPATH": str(REPO), **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if shard_log.exists() and len(shard_log.read_text().split()) >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = shard_log.read_text().split()
+    assert 3 <= len(before) < 8, "the kill must land mid-stage"
+    assert not list((tmp_path / "killed/artifacts").glob("toy.produce-*")), "no half artifact may be visible"
+
+    shard_log.unlink()
+    rerun = sca("run", str(killed), "stages.produce.with.delay_s=0.4", "--no-progress", env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    redone = shard_log.read_text().split()
+    # Finished shards (whole files on disk) are not redone; at most the one in flight is.
+    assert len(redone) <= 8 - len(before) + 1
+    assert len(redone) + len(before) >= 8
+
+    def records(root: str, stage: str) -> bytes:
+        (art,) = (tmp_path / root / "artifacts").glob(f"toy.{stage}-*")
+        return (art / "records.jsonl").read_bytes()
+
+    assert records("killed", "produce") == records("clean", "produce")
+    assert records("killed", "scale") == records("clean", "scale")
+    assert len(records("clean", "produce").splitlines()) == 40
+
+
+def test_status_shows_done_stale_missing(tmp_path):
+    recipe = write_recipe(tmp_path)
+    out = sca("status", str(recipe), "--json")
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(l)["status"] for l in out.stdout.splitlines()] == ["missing", "missing"]
+    run_quiet(recipe)
+    rows = [json.loads(l) for l in sca("status", str(recipe), "--json").stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["done", "done"]
+    assert all(len(r["fingerprint"]) == 16 for r in rows)
+    rows = [json.loads(l) for l in sca("status", str(recipe), "stages.scale.with.factor=5", "--json").stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["done", "stale"]
+    table = sca("status", str(recipe), "stages.scale.with.factor=5")
+    assert "stale" in table.stdout and "produce" in table.stdout
+
+
+@pytest.fixture(scope="module")
+def tracked_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tracked")
+    arts, _ = run_quiet(write_recipe(tmp))
+    return tmp, arts
+
+
+def test_wandb_offline_log_has_config_metrics_artifacts_and_lineage(tracked_run):
+    from harness.wandb_log import read_records
+
+    tmp, arts = tracked_run
+    logs = sorted((tmp / "runs").rglob("*.wandb"))
+    assert len(logs) == 2, logs
+    runs = {}
+    for log in logs:
+        records = read_records(log)
+        run = next(r for r in records if "run" in r)["run"]
+        runs[run["display_name"]] = records
+    assert set(runs) == {"toy/produce", "toy/scale"}
+    dumped = {name: json.dumps(recs) for name, recs in runs.items()}
+    # Group, config and metrics reached W&B.
+    assert '"toy"' in dumped["toy/scale"] and "factor" in dumped["toy/scale"]
+    assert "scaled" in dumped["toy/scale"] and "produced" in dumped["toy/produce"]
+    # Both artifacts, and the input edge: scale uses exactly the artifact produce logged.
+    produced = [r["artifact"] for r in runs["toy/produce"] if "artifact" in r]
+    assert any(a["name"] == "toy.produce" for a in produced)
+    produced_digest = next(a["digest"] for a in produced if a["name"] == "toy.produce")
+    scale_arts = [r["artifact"] for r in runs["toy/scale"] if "artifact" in r]
+    used = [a for a in scale_arts if a["name"] == "toy.produce"]
+    assert used and used[0]["digest"] == produced_digest
+    assert any(a["name"] == "toy.scale" for a in scale_arts)
+
+
+def test_nothing_written_to_home(tracked_run):
+    home = Path(os.environ["HOME"])
+    assert not (home / ".config" / "wandb").exists() and not (home / ".cache" / "wandb").exists()
+    assert not (home / "wandb").exists()
