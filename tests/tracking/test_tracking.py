@@ -241,3 +241,38 @@ def test_unreachable_server_falls_back_to_offline_quickly(tmp_path, monkeypatch)
     assert held, "the online attempt never reached the server"
     assert [row["x"] for row in _history(run_dir)] == [1]
     assert _files_under(tmp_path / "home") == []
+
+
+def test_reader_stops_cleanly_at_a_torn_or_corrupt_tail(two_stages, tmp_path):
+    """A run killed mid-write leaves a torn record; everything before it must still decode."""
+    original = find_wandb_file(two_stages["dir2"])
+    full = read_records(original)
+    data = original.read_bytes()
+    torn = tmp_path / "torn.wandb"
+    torn.write_bytes(data[: len(data) - 5])
+    partial = read_records(torn)
+    assert 0 < len(partial) < len(full) and partial == full[: len(partial)]
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # a checksum mismatch ends the scan there
+    corrupt = tmp_path / "corrupt.wandb"
+    corrupt.write_bytes(bytes(flipped))
+    assert len(read_records(corrupt)) < len(full)
+
+
+def test_reader_rejects_a_file_that_is_not_a_wandb_log(tmp_path):
+    bogus = tmp_path / "run-x.wandb"
+    bogus.write_bytes(b"PK\x03\x04 not a wandb log")
+    with pytest.raises(UserError, match="run-x.wandb: not a W&B transaction log"):
+        read_records(bogus)
+    with pytest.raises(UserError, match="expected exactly one .wandb file, found 0"):
+        read_records(tmp_path / "missing-run-dir")
+
+
+def test_reader_command_line(two_stages):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "harness.wandb_log", str(two_stages["dir2"])],
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+    kinds = [json.loads(line)["record_type"] for line in out.splitlines()]
+    assert kinds[0] == "header" and "run" in kinds and kinds.count("artifact") == 2 and kinds[-1] == "exit"
