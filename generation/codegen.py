@@ -1,0 +1,267 @@
+"""`sca generate`: benchmark code generation (HumanEval+/MBPP+) into EvalPlus-format samples.
+
+Writes OUT/samples.jsonl ({task_id, solution}, sanitized like evalplus codegen; feed it to `sca evaluate`),
+OUT/samples.raw.jsonl (unsanitized), OUT/generations.jsonl (per sample: prompt hash, finish reason,
+token counts) and OUT/generation.json (model, prompt style, chat-template hash, prompt hashes, backend,
+package versions, how many outputs hit max_new_tokens). Every finished request is cached in
+OUT/cache.sqlite (or --cache), so a rerun after a kill generates only what is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.errors import UserError
+from harness.stages import stage
+
+PACKAGES = ("sca", "torch", "transformers", "evalplus", "openai", "vllm")
+
+
+class CodegenConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    benchmark: Literal["humaneval", "mbpp"]
+    model: str | None = None  # path or hub id; in a recipe, None takes the stage's input artifact
+    backend: Literal["auto", "hf", "openai", "vllm"] = "auto"
+    version: str | None = None
+    tasks: list[str] | None = None
+    n: int = Field(1, ge=1)
+    temperature: float = Field(0.0, ge=0)  # greedy, the paper's setting
+    top_p: float = Field(0.95, gt=0, le=1)  # used only when sampling (evalplus uses 0.95)
+    max_new_tokens: int = Field(768, ge=1)  # evalplus' default
+    seed: int = 0
+    prompt_style: Literal["auto", "base", "instruct"] = "auto"
+    tokenizer: str | None = None  # where to find the chat template, if not next to the model
+    backend_options: dict = Field(default_factory=dict)
+
+
+def package_versions() -> dict:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def pick_backend(name: str) -> str:
+    if name != "auto":
+        return name
+    import importlib.util
+
+    import torch
+
+    return "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "hf"
+
+
+def select_tasks(problems: dict, wanted: list[str] | None, label: str) -> list[str]:
+    """Task ids in dataset order; `wanted` may hold full ids ("HumanEval/3", "Mbpp/2") or bare numbers."""
+    if not wanted:
+        return list(problems)
+    by_number = {tid.rsplit("/", 1)[-1]: tid for tid in problems}
+    chosen = []
+    for item in wanted:
+        tid = item if item in problems else by_number.get(item)
+        if tid is None:
+            import difflib
+
+            close = difflib.get_close_matches(item, list(problems), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"--tasks: unknown task '{item}' for {label}{hint}")
+        chosen.append(tid)
+    return [tid for tid in problems if tid in set(chosen)]
+
+
+def load_tokenizer(cfg: CodegenConfig, backend: str):
+    """The model's tokenizer (for the chat template), or None where only a served name is known."""
+    from transformers import AutoTokenizer
+
+    source = cfg.tokenizer or cfg.model
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        if backend == "openai" and not cfg.tokenizer:
+            return None  # hosted/served model: the server applies its own template to chat messages
+        raise UserError(f"--tokenizer: cannot load a tokenizer from '{source}' ({exc})") from None
+
+
+def resolve_style(cfg: CodegenConfig, tokenizer) -> str:
+    from generation import models
+
+    if cfg.prompt_style != "auto":
+        return cfg.prompt_style
+    info = models.lookup(cfg.model)
+    if info is not None:
+        return info.style
+    if tokenizer is None:
+        return "instruct"
+    return "instruct" if getattr(tokenizer, "chat_template", None) else "base"
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    from harness.artifacts import write_jsonl
+
+    write_jsonl(path, rows)
+
+
+def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, progress: bool = True) -> dict:
+    """Generate samples for every selected task; return the summary also written to OUT/generation.json."""
+    from evalplus.sanitize import sanitize
+
+    from benchmarks.evalplus import dataset
+    from generation import models
+    from generation.backends import GenerationRequest, get_backend
+    from generation.backends.base import canonical_json, sha256_text
+    from generation.prompts import build_prompt, chat_template_sha256
+    from harness.artifacts import atomic_write_text, file_digest
+
+    if not cfg.model:
+        raise UserError("--model: required (a local path or a hub id)")
+    started = time.perf_counter()
+    ds = dataset.load(cfg.benchmark, cfg.version)
+    task_ids = select_tasks(ds.problems, cfg.tasks, ds.label)
+    backend_name = pick_backend(cfg.backend)
+    tokenizer = load_tokenizer(cfg, backend_name)
+    style = resolve_style(cfg, tokenizer)
+    prompts = [build_prompt(ds.problems[tid], cfg.benchmark, style, tokenizer) for tid in task_ids]
+    greedy = cfg.temperature == 0
+    requests = [GenerationRequest(prompt=p.prompt, n=cfg.n, temperature=cfg.temperature,
+                                  top_p=1.0 if greedy else cfg.top_p, max_new_tokens=cfg.max_new_tokens,
+                                  stop=p.stop, seed=cfg.seed) for p in prompts]
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backend = get_backend(backend_name, model=cfg.model, cache=cache or out_dir / "cache.sqlite", progress=progress,
+                          **cfg.backend_options)
+    with backend:
+        results = backend.generate(requests)
+        identity, stats = backend.identity(), dict(backend.stats)
+
+    samples, raw, generations = [], [], []
+    truncated = 0
+    for p, completions in zip(prompts, results):
+        entry_point = ds.problems[p.task_id]["entry_point"]
+        for index, c in enumerate(completions):
+            # evalplus codegen does the same to every output before sanitizing.
+            solution = p.prefix + c.text.replace("\t", "    ")
+            raw.append({"task_id": p.task_id, "solution": solution})
+            samples.append({"task_id": p.task_id, "solution": sanitize(solution, entrypoint=entry_point)})
+            generations.append({"task_id": p.task_id, "index": index, "prompt_sha256": p.sha256,
+                                "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
+                                "completion_tokens": c.completion_tokens, "completion": c.text})
+            truncated += c.finish_reason == "length"
+    _write_jsonl(out_dir / "samples.jsonl", samples)
+    _write_jsonl(out_dir / "samples.raw.jsonl", raw)
+    _write_jsonl(out_dir / "generations.jsonl", generations)
+
+    info = models.lookup(cfg.model)
+    prompt_hashes = {p.task_id: p.sha256 for p in prompts}
+    summary = {
+        "benchmark": cfg.benchmark, "version": ds.version, "dataset_hash": ds.hash,
+        "dataset_file_sha256": file_digest(ds.path),
+        "model": cfg.model, "registry": {**info.__dict__, "release_date": info.release_date.isoformat()} if info else None,
+        "backend": identity, "prompt_style": style,
+        "prompt_format": "messages" if prompts and not isinstance(prompts[0].prompt, str) else "text",
+        "chat_template_sha256": chat_template_sha256(tokenizer),
+        "prompts_sha256": sha256_text(canonical_json(prompt_hashes)),
+        "prompt_sha256": prompt_hashes,
+        "sampling": {"n": cfg.n, "temperature": cfg.temperature, "top_p": requests[0].top_p if requests else None,
+                     "max_new_tokens": cfg.max_new_tokens, "seed": cfg.seed},
+        "tasks": len(task_ids), "samples": len(samples), "hit_max_new_tokens": truncated,
+        "requests": stats, "packages": package_versions(), "config": cfg.model_dump(mode="json"),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    atomic_write_text(out_dir / "generation.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+@stage("generate", CodegenConfig)
+def generate_stage(cfg: CodegenConfig, inputs: dict, ctx) -> None:
+    """Recipe stage: with no `model` in its config, it generates with its single input artifact (a model dir)."""
+    if cfg.model is None:
+        if len(inputs) != 1:
+            raise UserError(f"stages.{ctx.stage_name}.model: set a model, or give the stage exactly one input")
+        cfg = cfg.model_copy(update={"model": str(next(iter(inputs.values())).path)})
+    summary = run_codegen(cfg, ctx.out_dir, progress=getattr(ctx, "_progress", True))
+    ctx.counts.update({"samples": summary["samples"], "tasks": summary["tasks"]})
+    ctx.log({"hit_max_new_tokens": summary["hit_max_new_tokens"], "samples": summary["samples"],
+             "requests_generated": summary["requests"]["generated"],
+             "requests_from_cache": summary["requests"]["from_cache"]})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", "--dataset", required=True, choices=["humaneval", "mbpp"])
+    parser.add_argument("--model", required=True, help="local model dir or hub id (the served name for openai)")
+    parser.add_argument("--backend", choices=["auto", "hf", "openai", "vllm"], default="auto",
+                        help="default: vllm where a GPU and vllm are present, else hf")
+    parser.add_argument("--version", help="dataset version (default: humaneval v0.1.10, mbpp v0.2.0)")
+    parser.add_argument("--tasks", help="comma-separated task ids or numbers (default: all)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--n", type=int, default=1, help="samples per task (default 1)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling, when temperature > 0")
+    parser.add_argument("--max-new-tokens", type=int, default=768)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--prompt-style", choices=["auto", "base", "instruct"], default="auto",
+                        help="auto: the registry's style, else instruct iff the tokenizer has a chat template")
+    parser.add_argument("--tokenizer", help="tokenizer path/id for the chat template (default: --model)")
+    parser.add_argument("--cache", type=Path, help="request cache file (default: OUT/cache.sqlite)")
+    parser.add_argument("--no-progress", action="store_true")
+    hf = parser.add_argument_group("hf backend")
+    hf.add_argument("--batch-size", type=int, default=16)
+    hf.add_argument("--dtype", default="auto")
+    hf.add_argument("--device", help="default: cuda if available, else cpu")
+    oa = parser.add_argument_group("openai backend")
+    oa.add_argument("--base-url", action="append", dest="base_urls",
+                    help="server URL ending in /v1; repeat to spread load (default: $OPENAI_BASE_URL)")
+    oa.add_argument("--concurrency", type=int, default=8, help="requests in flight per server")
+    oa.add_argument("--max-retries", type=int, default=5)
+    oa.add_argument("--server", choices=["openai", "transformers"], default="openai",
+                    help="'transformers' for `transformers serve`, which samples only when told do_sample")
+    vl = parser.add_argument_group("vllm backend")
+    vl.add_argument("--tp", type=int, default=1, help="tensor parallel size")
+    vl.add_argument("--pp", type=int, default=1, help="pipeline parallel size")
+    vl.add_argument("--dp", type=int, default=1, help="data-parallel engines (each tp x pp GPUs)")
+    vl.add_argument("--gpu-memory-utilization", type=float, default=0.9)
+    vl.add_argument("--max-model-len", type=int)
+
+
+def backend_options(args: argparse.Namespace, backend: str) -> dict:
+    if backend == "hf":
+        return {"batch_size": args.batch_size, "dtype": args.dtype, "device": args.device}
+    if backend == "openai":
+        return {"base_urls": args.base_urls, "concurrency": args.concurrency, "max_retries": args.max_retries,
+                "server": args.server}
+    return {"tensor_parallel_size": args.tp, "pipeline_parallel_size": args.pp, "data_parallel_size": args.dp,
+            "dtype": args.dtype, "seed": args.seed, "gpu_memory_utilization": args.gpu_memory_utilization,
+            "max_model_len": args.max_model_len}
+
+
+def main(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    backend = pick_backend(args.backend)
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    try:
+        cfg = CodegenConfig(benchmark=args.benchmark, model=args.model, backend=backend, version=args.version,
+                            tasks=tasks, n=args.n, temperature=args.temperature, top_p=args.top_p,
+                            max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_style=args.prompt_style,
+                            tokenizer=args.tokenizer, backend_options=backend_options(args, backend))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UserError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+    summary = run_codegen(cfg, args.out, cache=args.cache, progress=not args.no_progress)
+    print(f"{summary['samples']} samples for {summary['tasks']} tasks -> {args.out / 'samples.jsonl'}; "
+          f"{summary['hit_max_new_tokens']} hit max_new_tokens ({cfg.max_new_tokens}); "
+          f"generated {summary['requests']['generated']}, reused {summary['requests']['from_cache']} from cache")
+    print(json.dumps({k: summary[k] for k in ("benchmark", "version", "model", "prompt_style", "samples",
+                                              "hit_max_new_tokens", "requests")}), flush=True)
+    return 0
