@@ -14,11 +14,11 @@ import copy
 import difflib
 import gzip
 import hashlib
+import http.client
 import io
 import json
 import os
 import tempfile
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from functools import lru_cache
@@ -140,9 +140,8 @@ def _resolve(item: dict[str, Any]) -> Path:
         if _matches(path, actual, item):
             return path
         if where == "mirror":
-            raise _mismatch(path, item["sha256"], actual)
-        # A corrupt cache entry is recoverable: fetch it again.
-        path.unlink()
+            raise _mismatch(path, item["sha256"], actual, "fix the mirror, or delete the file to download it")
+        # A corrupt cache entry is recoverable: _download replaces it.
     return _download(item)
 
 
@@ -153,9 +152,8 @@ def _matches(path: Path, actual: str, item: dict[str, Any]) -> bool:
     return "upstream_sha256" in item and _content_sha256(path) == item["upstream_sha256"]
 
 
-def _mismatch(path: Path | str, expected: str, actual: str) -> DataError:
-    return DataError(f"{path}: sha256 mismatch: lock says {expected}, file has {actual} "
-                     "(delete the file to re-download, or fix the mirror)")
+def _mismatch(what: Path | str, expected: str, actual: str, fix: str) -> DataError:
+    return DataError(f"{what}: sha256 mismatch: lock says {expected}, file has {actual} ({fix})")
 
 
 def _download(item: dict[str, Any]) -> Path:
@@ -176,12 +174,13 @@ def _download(item: dict[str, Any]) -> Path:
         for url in item["urls"]:
             try:
                 tmp, actual = _get(url, target.parent)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
+            except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError is an OSError
                 failures.append(f"{url}: {getattr(exc, 'reason', exc)}")
                 continue
             if actual != expected:
                 tmp.unlink()
-                mismatches.append(_mismatch(url, expected, actual))
+                mismatches.append(_mismatch(f"{item['path']} from {url}", expected, actual,
+                                            "upstream changed; use a verified SCA_DATA_DIR mirror"))
                 continue
             if "upstream_sha256" in item:
                 _gzip_in_place(tmp)
@@ -201,7 +200,7 @@ def _get(url: str, folder: Path) -> tuple[Path, str]:
     digest = hashlib.sha256()
     fd, name = tempfile.mkstemp(prefix=".download-", dir=folder)
     try:
-        with urllib.request.urlopen(request, timeout=60) as response, os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=60) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             with tqdm(total=total, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1][:40],
                       leave=False, disable=None) as bar:
@@ -348,7 +347,7 @@ def main(args: argparse.Namespace) -> int:
                 print(f"missing   {label}  ({item['path']}; --fetch downloads it)")
             elif not _matches(found[1], actual := _file_sha256(found[1]), item):
                 bad += 1
-                print(f"MISMATCH  {label}  {_mismatch(found[1], item['sha256'], actual)}")
+                print(f"MISMATCH  {label}  {found[1]}: lock says {item['sha256']}, file has {actual}")
             else:
                 print(f"ok        {label}  {found[1]}")
         except DataError as exc:

@@ -83,12 +83,14 @@ def build_tiny_model(out_dir: Path, seed: int = 0, vocab_size: int = 4096) -> Pa
 
     Deterministic: the same seed, stdlib and package versions give byte-identical files.
     """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise UserError(f"{out_dir}: output directory exists and is not empty")
+    if not 512 <= vocab_size <= 65536:
+        raise UserError(f"vocab_size={vocab_size}: must be between 512 and 65536")
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        raise UserError(f"{out_dir}: output directory exists and is not empty")
     files = corpus_files()
     backend = _train_tokenizer(files, vocab_size)
     tokenizer = PreTrainedTokenizerFast(

@@ -94,3 +94,23 @@ def test_cli_builds_and_refuses_non_empty_dir(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().count("\n") == 0 and "busy" in res.stderr and "not empty" in res.stderr
     assert (tmp_path / "busy" / "x").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_trl_assistant_only_loss_trains_on_exactly_the_assistant_turn(tiny_model, tmp_path):
+    """Guards TRL #4147 (every token masked) and PR #3299 (eos never trained) for this template."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    rows = [{"messages": [{"role": "user", "content": f"Write f{i}."},
+                          {"role": "assistant", "content": f"def f{i}():\n    return {i}"}]} for i in range(4)]
+    cfg = SFTConfig(output_dir=str(tmp_path / "out"), assistant_only_loss=True, per_device_train_batch_size=4,
+                    max_steps=1, report_to=[], use_cpu=True, save_strategy="no", max_length=128)
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model), args=cfg,
+                         train_dataset=Dataset.from_list(rows), processing_class=tok)
+    batch = next(iter(trainer.get_train_dataloader()))
+    for ids, labels in zip(batch["input_ids"], batch["labels"]):
+        trained = tok.decode(ids[labels != -100])
+        assert trained.startswith("def f") and trained.endswith("<|im_end|>")
+        assert "<|im_start|>" not in trained and "Write" not in trained
