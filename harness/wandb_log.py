@@ -3,10 +3,9 @@
 The file is a LevelDB-style log (32 KiB blocks of records with a 7-byte header:
 checksum, length, type FULL/FIRST/MIDDLE/LAST) after a 7-byte W&B file header.
 Each assembled payload is one protobuf `wandb_internal_pb2.Record`. wandb 0.31 ships
-no Python reader (its datastore moved into the Go core), so this is the small one
-tests and users audit runs with.
+no Python reader for the file, so this is the small one tests and users audit runs with:
 
-    sca-free use:  python -m harness.wandb_log RUN_DIR_OR_FILE   # one JSON record per line
+    python -m harness.wandb_log RUN_DIR_OR_FILE   # one JSON record per line
 """
 
 from __future__ import annotations
@@ -82,12 +81,17 @@ def iter_payloads(path: Path) -> Iterator[bytes]:
 def read_records(path: Path) -> list[dict]:
     """Every Record in the run's log as a dict: {"record_type": "history", "history": {...}, "num": ...}."""
     from google.protobuf.json_format import MessageToDict
+    from google.protobuf.message import DecodeError
     from wandb.proto import wandb_internal_pb2 as pb
 
     records = []
-    for payload in iter_payloads(find_wandb_file(path)):
+    wandb_file = find_wandb_file(path)
+    for index, payload in enumerate(iter_payloads(wandb_file)):
         record = pb.Record()
-        record.ParseFromString(payload)
+        try:
+            record.ParseFromString(payload)
+        except DecodeError as exc:
+            raise UserError(f"{wandb_file}: record {index}: not a W&B Record ({exc})") from exc
         as_dict = MessageToDict(record, preserving_proto_field_name=True)
         as_dict["record_type"] = record.WhichOneof("record_type") or ""
         records.append(as_dict)
