@@ -327,14 +327,13 @@ def main(args: argparse.Namespace) -> int:
             print(fetch(args.name, args.version, args.variant))
         return 0
     if args.action == "list":
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table("dataset / file", "rows", "sha256", "found", box=None)
-        for label, item in _all_items(lock):
+        # Plain columns, never truncated: the first column is what `sca data fetch` takes.
+        items = list(_all_items(lock))
+        width = max(len(label) for label, _ in items)
+        print(f"{'dataset / reference file':<{width}}  {'rows':>5}  {'sha256':<12}  found")
+        for label, item in items:
             where = locate(item)
-            table.add_row(label, str(item.get("rows") or ""), item["sha256"][:12], where[0] if where else "-")
-        Console().print(table)
+            print(f"{label:<{width}}  {item.get('rows') or '':>5}  {item['sha256'][:12]}  {where[0] if where else '-'}")
         return 0
     bad = 0
     for label, item in _select(args.names, lock):

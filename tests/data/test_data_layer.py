@@ -60,6 +60,17 @@ def test_lock_has_the_versions_the_project_uses():
     assert {"classeval", "cruxeval", "selfcodealign_fewshot"} <= set(lock)
 
 
+def test_lock_urls_include_the_release_files_evalplus_itself_downloads():
+    from evalplus.data.utils import get_dataset_metadata
+
+    for name, upstream in (("humanevalplus", "HumanEvalPlus"), ("mbppplus", "MbppPlus")):
+        for version, variants in data.load_lock()["datasets"][name].items():
+            for variant in set(variants) & {"default", "mini", "noextreme"}:
+                url, _ = get_dataset_metadata(upstream, version, mini=variant == "mini",
+                                              noextreme=variant == "noextreme")
+                assert url in variants[variant]["urls"], (name, version, variant)
+
+
 def test_fetch_and_read_real_benchmarks(mirror):
     he = data.fetch("humanevalplus", "v0.1.10")
     assert he == mirror / "humanevalplus" / "HumanEvalPlus-v0.1.10.jsonl.gz"
