@@ -5,7 +5,8 @@ checksum, length, type FULL/FIRST/MIDDLE/LAST) after a 7-byte W&B file header.
 Each assembled payload is one protobuf `wandb_internal_pb2.Record`. wandb 0.31 ships
 no Python reader for the file, so this is the small one tests and users audit runs with:
 
-    python -m harness.wandb_log RUN_DIR_OR_FILE   # one JSON record per line
+    python -m harness.wandb_log RUN_DIR_OR_FILE             # one JSON record per line
+    python -m harness.wandb_log --summary RUN_DIR_OR_FILE   # config, history, artifacts logged/used
 """
 
 from __future__ import annotations
@@ -98,11 +99,45 @@ def read_records(path: Path) -> list[dict]:
     return records
 
 
+def _items(items: list[dict]) -> dict:
+    return {"/".join(i.get("nested_key") or [i.get("key", "")]): json.loads(i["value_json"]) for i in items}
+
+
+def summarize(path: Path) -> dict:
+    """What reached W&B, decoded: run identity, config, history rows, artifacts logged and used."""
+    out: dict = {"config": {}, "history": [], "logged_artifacts": [], "used_artifacts": [], "exit_code": None}
+    for record in read_records(path):
+        kind = record["record_type"]
+        body = record.get(kind, {})
+        if kind == "run":
+            out.update(run_id=body.get("run_id"), name=body.get("display_name"), group=body.get("run_group"),
+                       job_type=body.get("job_type"), project=body.get("project"))
+            out["config"].update(_items(body.get("config", {}).get("update", [])))
+        elif kind == "config":
+            out["config"].update(_items(body.get("update", [])))
+        elif kind == "history":
+            out["history"].append(_items(body.get("item", [])))
+        elif kind == "artifact":
+            entry = {
+                "name": body.get("name"), "type": body.get("type"), "digest": body.get("digest"),
+                "aliases": body.get("aliases", []), "metadata": json.loads(body.get("metadata") or "{}"),
+                "files": sorted(e["path"] for e in body.get("manifest", {}).get("contents", [])),
+            }
+            out["used_artifacts" if body.get("use_after_commit") else "logged_artifacts"].append(entry)
+        elif kind == "exit":
+            out["exit_code"] = body.get("exit_code", 0)
+    out["config"].pop("_wandb", None)
+    return out
+
+
 def _main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m harness.wandb_log RUN_DIR_OR_.wandb_FILE", file=sys.stderr)
+    if len(argv) != (2 if argv[:1] == ["--summary"] else 1):
+        print("usage: python -m harness.wandb_log [--summary] RUN_DIR_OR_.wandb_FILE", file=sys.stderr)
         return 2
     try:
+        if argv[0] == "--summary":
+            print(json.dumps(summarize(Path(argv[1])), indent=2, sort_keys=True))
+            return 0
         for record in read_records(Path(argv[0])):
             print(json.dumps(record, sort_keys=True))
     except UserError as exc:

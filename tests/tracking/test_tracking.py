@@ -12,7 +12,7 @@ import pytest
 
 from harness.errors import UserError
 from harness.tracking import Tracker, api_key_configured, artifact_name, resolve_mode
-from harness.wandb_log import find_wandb_file, read_records
+from harness.wandb_log import find_wandb_file, read_records, summarize
 
 BIG = "0123456789abcdef" * 6000  # 96 KB: the run record spans three 32 KiB log blocks
 
@@ -22,10 +22,7 @@ def _records(run_dir: Path, kind: str) -> list[dict]:
 
 
 def _history(run_dir: Path) -> list[dict]:
-    rows = []
-    for rec in _records(run_dir, "history"):
-        rows.append({"/".join(item.get("nested_key") or [item.get("key")]): json.loads(item["value_json"]) for item in rec["item"]})
-    return rows
+    return summarize(run_dir)["history"]
 
 
 def _artifacts(run_dir: Path) -> list[dict]:
@@ -103,6 +100,15 @@ def test_table_is_logged(two_stages):
     content = json.loads(path.read_text())
     assert content["columns"] == ["seed", "ok", "extra"]
     assert content["data"] == [["a", True, None], ["b", None, '{"z": 1}']]
+
+
+def test_summary_shows_lineage_from_producer_to_consumer(two_stages):
+    first, second = summarize(two_stages["dir1"]), summarize(two_stages["dir2"])
+    assert (first["group"], first["config"]["n"], first["exit_code"]) == ("toy", 3, 0)
+    (produced,) = [a for a in first["logged_artifacts"] if a["type"] == "seeds"]
+    (used,) = second["used_artifacts"]
+    assert (used["name"], used["digest"], used["files"]) == (produced["name"], produced["digest"], produced["files"])
+    assert [a["name"] for a in second["logged_artifacts"]] == ["toy-concepts"]
 
 
 def test_both_artifacts_and_the_lineage_edge(two_stages):
@@ -276,3 +282,6 @@ def test_reader_command_line(two_stages):
                          capture_output=True, text=True, check=True, timeout=120).stdout
     kinds = [json.loads(line)["record_type"] for line in out.splitlines()]
     assert kinds[0] == "header" and "run" in kinds and kinds.count("artifact") == 2 and kinds[-1] == "exit"
+    summary = subprocess.run([sys.executable, "-m", "harness.wandb_log", "--summary", str(two_stages["dir2"])],
+                             capture_output=True, text=True, check=True, timeout=120).stdout
+    assert json.loads(summary)["used_artifacts"][0]["digest"] == two_stages["digest_a"]
