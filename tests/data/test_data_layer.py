@@ -270,3 +270,18 @@ def test_cli_errors_are_one_line(tmp_path):
     assert res.returncode == 1 and "MISMATCH" in res.stdout and item["sha256"] in res.stdout
     res = _sca("verify", "classeval", env={"SCA_DATA_DIR": str(tmp_path / "mirror"), "SCA_CACHE_DIR": str(tmp_path)})
     assert res.returncode == 1 and res.stdout.startswith("missing")
+
+
+# ------------------------------------------------------------------ test helper for other suites
+
+
+def test_support_helpers_skip_without_a_local_copy(tmp_path, monkeypatch, mirror):
+    from tests.support.data import fetch_or_skip, reference_or_skip
+
+    assert fetch_or_skip("mbppplus", "v0.1.0") == mirror / "mbppplus" / "MbppPlus-v0.1.0.jsonl.gz"
+    assert reference_or_skip("evalplus-leaderboard/results.json").name == "results.json"
+    monkeypatch.setenv("SCA_DATA_DIR", str(tmp_path))  # an empty mirror, and an empty cache
+    with pytest.raises(pytest.skip.Exception, match=r"no local copy of mbppplus/MbppPlus-v0.1.0.jsonl.gz: set SCA_"):
+        fetch_or_skip("mbppplus", "v0.1.0")
+    with pytest.raises(pytest.skip.Exception, match=r"no local copy of reference-samples/evalplus-leaderboard"):
+        reference_or_skip("evalplus-leaderboard/results.json")
