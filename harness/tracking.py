@@ -1,7 +1,8 @@
 """W&B tracking: one run per stage execution, grouped by experiment, with artifact lineage.
 
     tracker = Tracker(run_root, group="smoke")
-    with tracker.stage_run(name="smoke/concepts", job_type="concepts", config=cfg, metrics_path=out / "metrics.jsonl") as run:
+    with tracker.stage_run(name="smoke/concepts", job_type="concepts", config=cfg,
+                           metrics_path=out / "metrics.jsonl") as run:
         run.use_artifact(name="smoke-seeds", type="seeds", path=seeds_dir, fingerprint=seeds_fp)
         run.log({"n_concepts": 120})
         run.log_table("samples", rows)
@@ -141,7 +142,8 @@ class StageRun:
         for row in rows:
             columns.extend(k for k in row if k not in columns)
         step_now = self._next_step(step)
-        self._mirror({"_step": step_now, "_timestamp": time.time(), "_table": key, "_rows": len(rows), "_columns": columns})
+        self._mirror({"_step": step_now, "_timestamp": time.time(), "_table": key, "_rows": len(rows),
+                      "_columns": columns})
         if self.wandb_run is not None:
             import wandb
 
@@ -167,7 +169,9 @@ class StageRun:
             artifact.add_file(str(path), policy="immutable", skip_cache=True)
         return artifact
 
-    def log_artifact(self, name: str, type: str, path: Path, fingerprint: str, metadata: dict | None = None) -> str | None:
+    def log_artifact(
+        self, name: str, type: str, path: Path, fingerprint: str, metadata: dict | None = None
+    ) -> str | None:
         """Log the stage's output; returns its content digest (None when disabled).
 
         Call it last: a consumer's use_artifact only links to it if the files hash the same.
