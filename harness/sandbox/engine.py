@@ -1,0 +1,327 @@
+"""The one executor for untrusted code: a pool of sandboxed fork-server workers, verdicts in completion order."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import errno
+import json
+import logging
+import os
+import selectors
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from harness.errors import UserError
+from harness.sandbox import host as hostmod
+from harness.sandbox.policy import Policy, Program, Verdict
+
+log = logging.getLogger("harness.sandbox")
+MAX_ATTEMPTS = 3  # an infra_error is retried on a fresh worker this many times in all
+PIPELINE = 2  # requests queued per worker, so it never waits for the parent between programs
+_warned: set[str] = set()
+
+
+class _Worker:
+    def __init__(self, sandbox: "Sandbox", index: int):
+        self.sandbox = sandbox
+        self.index = index
+        self.proc: subprocess.Popen | None = None
+        self.inflight: collections.deque = collections.deque()  # (Program, attempt)
+        self.rbuf = bytearray()
+        self.wbuf = bytearray()
+        self.head_started = 0.0
+        self.log_path = sandbox._tmp / f"worker{index}.log"
+
+    def start(self) -> None:
+        sb = self.sandbox
+        with open(self.log_path, "ab") as err:
+            self.proc = subprocess.Popen(sb._commands[self.index], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=err, env=sb._env, start_new_session=True, close_fds=True)
+        for f in (self.proc.stdin, self.proc.stdout):
+            os.set_blocking(f.fileno(), False)
+        self.rbuf.clear()
+        self.wbuf.clear()
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        self.proc.wait()
+        self.proc = None
+
+    def log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:].strip()
+        except OSError:
+            return ""
+
+
+class Sandbox:
+    """Run untrusted programs under one Policy. Use as a context manager; `run` streams verdicts.
+
+    Timeouts are re-run once, alone, after everything else finished; `stats["timeouts_flipped"]` counts the
+    ones that then passed the limit. `isolation` says how each layer is provided on this host.
+    """
+
+    def __init__(self, policy: Policy | None = None, workers: int | None = None, *, use_bwrap: bool = True):
+        self.policy = policy or Policy()
+        self.workers = max(1, min(64, workers or os.cpu_count() or 1))
+        self.host = hostmod.probe(use_bwrap)
+        self.isolation = self.host.layers()
+        self.stats = collections.Counter()
+        self._pool: list[_Worker] = []
+        self._hashes: dict[tuple, str] = {}
+        self._tmp: Path | None = None
+        self._cgroups: hostmod.Cgroups | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self) -> None:
+        if self._pool:
+            return
+        missing = self.host.missing()
+        key = ",".join(missing)
+        if missing and key not in _warned:
+            _warned.add(key)
+            log.warning("sandbox: running WITHOUT these isolation layers: %s", "; ".join(missing))
+        python = hostmod.python_executable(self.policy.python)
+        if self.host.bwrap:
+            hostmod.interpreter_dirs(python)  # fail early, with a clear message, on a bad interpreter
+        self._tmp = Path(tempfile.mkdtemp(prefix="sca-sandbox-"))
+        os.chmod(self._tmp, 0o711)  # dropped uids must reach their working dir without bwrap
+        self._cgroups = hostmod.Cgroups(self.host, self.workers, self.policy.max_processes) if (
+            self.host.cgroup_memory or self.host.cgroup_pids) else None
+        pid = os.getpid()
+        self._commands = []
+        for i in range(self.workers):
+            workdir = hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap else str(self._tmp / f"work{i}")
+            outdir = hostmod.IN_SANDBOX_OUTDIR if self.host.bwrap else str(self._tmp / f"out{i}")
+            cg = self._cgroups.dirs[i] if self._cgroups else (None, None)
+            in_cg = [(f"{hostmod.IN_SANDBOX_CG}/{n}" if self.host.bwrap else str(p)) if p else None
+                     for p, n in zip(cg, ("memory", "pids"))]
+            uid = 1_000_000 + ((pid * 131 + id(self)) % 1_000_000) * 64 + i if self.host.root else os.getuid()
+            config = {"uid": uid, "gid": uid if self.host.root else os.getgid(), "workdir": workdir,
+                      "outdir": outdir, "cg_memory": in_cg[0], "cg_pids": in_cg[1], "pidns": bool(self.host.bwrap),
+                      "memory_mb": self.policy.memory_mb, "output_limit_bytes": self.policy.output_limit_bytes,
+                      "ncpu": os.cpu_count() or 1,
+                      "rlimit_nproc": self.policy.max_processes if (self.host.root and not cg[1]) else None}
+            self._commands.append(hostmod.worker_command(self.host, python, config, cg))
+        self._env = hostmod.program_env(self.policy.env, hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap
+                                        else str(self._tmp / "work0"))
+        self._pool = [_Worker(self, i) for i in range(self.workers)]
+        for w in self._pool:
+            w.start()
+
+    def close(self) -> None:
+        for w in self._pool:
+            w.stop()
+        self._pool = []
+        if self._cgroups:
+            self._cgroups.remove()
+            self._cgroups = None
+        if self._tmp:
+            import shutil
+
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    # -- running -------------------------------------------------------------------------------------
+    def run(self, programs: Iterable[Program]) -> Iterator[Verdict]:
+        """Yield one Verdict per program, in completion order; timeouts come last, after a serial re-run."""
+        self.start()
+        held: list[tuple[Program, Verdict]] = []
+        for verdict, program in self._execute(iter(programs), self._pool):
+            if verdict.status == "timeout":
+                held.append((program, verdict))
+            else:
+                yield verdict
+        if not held:
+            return
+        # Re-run each timeout alone, the rest of the pool idle, so machine load cannot make the verdict.
+        first = {p.id: v for p, v in held}
+        for verdict, program in self._execute(iter(p for p, _ in held), self._pool[:1], depth=1):
+            verdict.rechecked = True
+            verdict.attempts += first[program.id].attempts
+            self.stats["timeouts_rechecked"] += 1
+            if verdict.status != "timeout":
+                self.stats["timeouts_flipped"] += 1
+            yield verdict
+
+    def _policy_hash(self, program: Program) -> str:
+        key = (program.timeout_s, program.memory_mb)
+        if key not in self._hashes:
+            self._hashes[key] = self.policy.for_program(program).hash()
+        return self._hashes[key]
+
+    def _encode(self, program: Program) -> bytes:
+        if not isinstance(program, Program):
+            raise UserError(f"sandbox: expected a Program, got {type(program).__name__}")
+        files = {}
+        for name, content in (program.files or {}).items():
+            norm = os.path.normpath(name)
+            if os.path.isabs(name) or norm.startswith("..") or norm in (".", ""):
+                raise UserError(f"program {program.id}: file name {name!r} must be a relative path inside its "
+                                f"working directory")
+            files[norm] = {"b64": base64.b64encode(content).decode()} if isinstance(content, bytes) else content
+        effective = self.policy.for_program(program)
+        body = json.dumps({"id": program.id, "code": program.code, "stdin": program.stdin, "files": files,
+                           "timeout_s": effective.timeout_s, "memory_mb": effective.memory_mb}).encode()
+        return struct.pack(">I", len(body)) + body
+
+    def _execute(self, programs: Iterator[Program], pool: list[_Worker], depth: int = PIPELINE):
+        """Yield (Verdict, Program) as workers finish; retry infra errors; restart dead or stuck workers."""
+        retry: collections.deque = collections.deque()
+        ready: collections.deque = collections.deque()
+        sel = selectors.DefaultSelector()
+        exhausted = False
+        try:
+            for w in pool:
+                if not w.alive:
+                    self._restart(w)
+                sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+            while True:
+                for w in pool:
+                    while len(w.inflight) < depth:
+                        if retry:
+                            item = retry.popleft()
+                        elif not exhausted:
+                            try:
+                                item = (next(programs), 1)
+                            except StopIteration:
+                                exhausted = True
+                                break
+                        else:
+                            break
+                        if not w.inflight:
+                            w.head_started = time.monotonic()
+                        w.wbuf += self._encode(item[0])
+                        w.inflight.append(item)
+                    self._flush(w, sel)
+                if not any(w.inflight for w in pool) and not retry and exhausted:
+                    return
+                for key, mask in sel.select(timeout=0.5):
+                    w = key.data
+                    if mask & selectors.EVENT_WRITE:
+                        self._flush(w, sel)
+                    if mask & selectors.EVENT_READ:
+                        self._receive(w, ready, retry, sel)
+                self._watchdog(pool, retry, ready, sel)
+                while ready:
+                    yield ready.popleft()
+        finally:
+            for w in pool:
+                if w.proc is not None:
+                    try:
+                        sel.unregister(w.proc.stdout)
+                    except (KeyError, ValueError):
+                        pass
+                if w.inflight:  # abandoned mid-run: its queued results are stale
+                    w.inflight.clear()
+                    w.stop()
+            sel.close()
+
+    def _flush(self, w: _Worker, sel: selectors.BaseSelector) -> None:
+        events = selectors.EVENT_READ
+        if w.wbuf and w.alive:
+            try:
+                sent = os.write(w.proc.stdin.fileno(), w.wbuf)
+                del w.wbuf[:sent]
+            except BlockingIOError:
+                pass
+            except BrokenPipeError:
+                w.wbuf.clear()  # the read side sees EOF and handles the dead worker
+            if w.wbuf:
+                events |= selectors.EVENT_WRITE
+        if w.proc is not None:
+            try:
+                sel.modify(w.proc.stdout, events, w)
+            except (KeyError, ValueError):
+                pass
+
+    def _receive(self, w: _Worker, ready, retry, sel) -> None:
+        try:
+            chunk = os.read(w.proc.stdout.fileno(), 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                raise
+            chunk = b""
+        if not chunk:
+            self._lost(w, f"sandbox worker exited: {w.log_tail() or 'no message'}", ready, retry, sel)
+            return
+        w.rbuf += chunk
+        while len(w.rbuf) >= 4:
+            size = struct.unpack(">I", w.rbuf[:4])[0]
+            if len(w.rbuf) < 4 + size:
+                break
+            result = json.loads(bytes(w.rbuf[4:4 + size]))
+            del w.rbuf[:4 + size]
+            program, attempt = w.inflight.popleft()
+            w.head_started = time.monotonic()
+            self._finish(program, attempt, result, ready, retry)
+
+    def _finish(self, program: Program, attempt: int, result: dict, ready, retry) -> None:
+        if result["status"] == "infra_error" and attempt < MAX_ATTEMPTS:
+            self.stats["infra_retries"] += 1
+            retry.append((program, attempt + 1))
+            return
+        self.stats["programs"] += 1
+        self.stats[result["status"]] += 1
+        ready.append((Verdict(id=program.id, status=result["status"], exit_code=result["exit_code"],
+                              stdout=result["stdout"], stderr=result["stderr"], duration_s=result["duration_s"],
+                              policy=self._policy_hash(program), error_type=result["error_type"],
+                              attempts=attempt), program))
+
+    def _lost(self, w: _Worker, reason: str, ready, retry, sel) -> None:
+        """A worker died or hung: its programs are infra errors (retried), and it is replaced."""
+        try:
+            sel.unregister(w.proc.stdout)
+        except (KeyError, ValueError):
+            pass
+        inflight = list(w.inflight)
+        w.inflight.clear()
+        w.stop()
+        for program, attempt in inflight:
+            self._finish(program, attempt, {"status": "infra_error", "exit_code": None, "stdout": "",
+                                            "stderr": reason, "duration_s": 0.0, "error_type": None}, ready, retry)
+        self._restart(w)
+        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+
+    def _restart(self, w: _Worker) -> None:
+        self.stats["worker_restarts"] += 1
+        w.stop()
+        w.start()
+
+    def _watchdog(self, pool, retry, ready, sel) -> None:
+        now = time.monotonic()
+        for w in pool:
+            if not w.inflight:
+                continue
+            program = w.inflight[0][0]
+            limit = self.policy.for_program(program).timeout_s
+            if now - w.head_started > 2 * limit + 10:
+                self._lost(w, f"sandbox worker stuck for {now - w.head_started:.0f}s", ready, retry, sel)

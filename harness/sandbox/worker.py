@@ -1,0 +1,447 @@
+"""Fork server that runs inside one sandbox worker (its own pid/net/ipc namespaces when bwrap is there).
+
+Stand-alone on purpose: it runs under the configured interpreter, which may not see the harness, so it
+imports only the standard library and keeps to Python 3.9 syntax. Protocol on fds 0/1: 4-byte big-endian
+length + JSON, one request in, one result out, in order. One config JSON argument (see host.worker_config).
+"""
+
+import atexit
+import builtins
+import ctypes
+import errno
+import gc
+import json
+import linecache
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import time
+import traceback
+
+CLONE_NEWIPC = 0x08000000
+SETUP_FAILED = 213  # exit code of a child whose setup failed before the program started
+SETUP_MARK = b"sca-sandbox-setup-failed: "
+COMPILE_HERE_MAX = 1 << 16  # larger programs compile in their own child, under their own limits
+WARM_UP = """
+import sys
+def f(a, *args, b=1, **kw):
+    x = [i * 2 for i in range(10) if i % 2]
+    y = {k: v for k, v in zip("ab", (1, 2))}
+    try:
+        assert x and y, f"{a!r:>3}"
+    except (ValueError, KeyError) as e:
+        raise RuntimeError("x") from e
+    with open(__file__) as fh:
+        return x[1:2], -a, not b, lambda q: q + 1
+class C(object):
+    @property
+    def p(self):
+        yield from range(3)
+"""
+
+
+def _read_exact(fd, n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _write_frame(fd, obj):
+    data = json.dumps(obj).encode()
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_small(path):
+    # Cgroup files are reopened on every read: a kept-open file returns stale data.
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _oom_kills(cg_memory):
+    for line in _read_small(cg_memory + "/memory.oom_control").split(b"\n"):
+        if line.startswith(b"oom_kill "):
+            return int(line.split()[1])
+    return 0
+
+
+def _open_ipc_lists():
+    # Opened per IPC namespace (a list shows the opener's); pread at 0 regenerates a seq file.
+    fds = []
+    for kind in ("shm", "sem", "msg"):
+        try:
+            fds.append(os.open("/proc/sysvipc/" + kind, os.O_RDONLY))
+        except OSError:
+            pass
+    return fds
+
+
+def _ipc_objects(fds):
+    return sum(os.pread(fd, 1 << 16, 0).count(b"\n") - 1 for fd in fds)
+
+
+def _error_type(stderr):
+    # Python ends a traceback with "ExcType: message" (or just "ExcType").
+    if "Traceback (most recent call last):" not in stderr:
+        return None
+    for line in reversed(stderr.splitlines()):
+        if line.strip():
+            match = re.match(r"([A-Za-z_][\w.]*)(?::|$)", line.strip())
+            return match.group(1).rsplit(".", 1)[-1] if match else None
+    return None
+
+
+class Server:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.uid = cfg["uid"]
+        self.gid = cfg["gid"]
+        self.workdir = cfg["workdir"]
+        self.outdir = cfg["outdir"]
+        self.cg_memory = cfg.get("cg_memory")
+        self.cg_pids = cfg.get("cg_pids")
+        self.pidns = cfg["pidns"]
+        self.default_memory_mb = cfg["memory_mb"]
+        self.memory_mb = None
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        os.makedirs(self.outdir, mode=0o700, exist_ok=True)
+        if not self.pidns:
+            self.libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us to reap
+        for cg in (self.cg_memory, self.cg_pids):
+            if cg:
+                # Only programs, forked from here, should count; moving ourselves in once is cheap.
+                with open(cg + "/cgroup.procs", "w") as f:
+                    f.write("0")
+        self.oom_seen = _oom_kills(self.cg_memory) if self.cg_memory else 0
+        self._set_memory(self.default_memory_mb)
+        # Set once here and inherited: every fork then does less, and faults fewer copy-on-write pages.
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))  # no POSIX queues outliving a program
+        if self.uid != os.getuid():
+            os.setgroups([])
+        # Capture files stay open here; each program gets them truncated, and they are read back with pread.
+        self.out_fd = os.open(os.path.join(self.outdir, "stdout"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.err_fd = os.open(os.path.join(self.outdir, "stderr"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.null_fd = os.open(os.devnull, os.O_RDONLY)
+        self.stdin_path = os.path.join(self.outdir, "stdin")
+        self.ipc_fds = _open_ipc_lists() if self.pidns else []
+        # The first compile in a process pays for lazy parser/AST set-up; pay it once, not in every child.
+        compile(WARM_UP, "<warm-up>", "exec")
+
+    def _set_memory(self, mb):
+        if not self.cg_memory or mb == self.memory_mb:
+            return
+        limit = str(mb * 1024 * 1024)
+        files = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"]
+        if self.memory_mb is not None and mb > self.memory_mb:
+            files.reverse()  # memsw must stay >= the plain limit at every step
+        for name in files:
+            try:
+                with open(self.cg_memory + "/" + name, "w") as f:
+                    f.write(limit)
+            except OSError as exc:
+                if name == "memory.limit_in_bytes":
+                    raise
+                del exc  # swap accounting is off: the plain limit is all there is
+        self.memory_mb = mb
+
+    def serve(self):
+        gc.collect()
+        gc.freeze()  # fewer copy-on-write faults in every forked child
+        while True:
+            head = _read_exact(0, 4)
+            if head is None:
+                return
+            req = json.loads(_read_exact(0, struct.unpack(">I", head)[0]))
+            try:
+                result = self.run_one(req)
+            except Exception as exc:  # the sandbox failed, not the program
+                result = {"id": req.get("id"), "status": "infra_error", "exit_code": None, "stdout": "",
+                          "stderr": "sandbox worker: %s: %s" % (type(exc).__name__, exc), "duration_s": 0.0,
+                          "error_type": None}
+                try:
+                    self.sweep()
+                except Exception:
+                    pass
+            _write_frame(1, result)
+
+    # -- one program -------------------------------------------------------------------------------
+    def prepare(self, req):
+        os.mkdir(self.workdir, 0o700)
+        os.chown(self.workdir, self.uid, self.gid)
+        for name, content in (req.get("files") or {}).items():
+            path = os.path.join(self.workdir, name)
+            parent = os.path.dirname(path)
+            if parent != self.workdir and not os.path.isdir(parent):
+                os.makedirs(parent)
+                rel = os.path.relpath(parent, self.workdir).split(os.sep)
+                for i in range(len(rel)):
+                    os.chown(os.path.join(self.workdir, *rel[: i + 1]), self.uid, self.gid)
+            if isinstance(content, dict):
+                import base64
+
+                data = base64.b64decode(content["b64"])
+            else:
+                data = content.encode()
+            with open(path, "wb") as f:
+                f.write(data)
+            os.chown(path, self.uid, self.gid)
+        for fd in (self.out_fd, self.err_fd):
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+        if req.get("stdin") is None:
+            return self.null_fd
+        with open(self.stdin_path, "wb") as f:
+            f.write(req["stdin"].encode())
+        return os.open(self.stdin_path, os.O_RDONLY)
+
+    def child(self, code, source, in_fd, timeout, memory_mb):
+        try:
+            os.setsid()
+            os.dup2(in_fd, 0)
+            os.dup2(self.out_fd, 1)
+            os.dup2(self.err_fd, 2)
+            os.closerange(3, 1 << 16)
+            limit = self.cfg["output_limit_bytes"]
+            cpu = int(timeout * self.cfg["ncpu"] + 2)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            nproc = self.cfg.get("rlimit_nproc")
+            if nproc:
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+            if not self.cg_memory:
+                size = memory_mb * 1024 * 1024
+                resource.setrlimit(resource.RLIMIT_AS, (size, size))
+            if self.uid != os.getuid():
+                os.setgid(self.gid)
+                os.setuid(self.uid)
+            os.chdir(self.workdir)
+        except BaseException as exc:
+            os.write(2, SETUP_MARK + ("%s: %s" % (type(exc).__name__, exc)).encode())
+            os._exit(SETUP_FAILED)
+        os._exit(run_program(code, self.workdir, source))
+
+    def run_one(self, req):
+        timeout = float(req["timeout_s"])
+        memory_mb = int(req["memory_mb"])
+        self._set_memory(memory_mb)
+        in_fd = self.prepare(req)
+        code = req["code"]
+        if len(code) <= COMPILE_HERE_MAX:
+            try:
+                code = compile(code, os.path.join(self.workdir, "main.py"), "exec")
+            except BaseException:
+                pass  # the child compiles it again and reports the error as `python main.py` would
+        start = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            self.child(code, req["code"], in_fd, timeout, memory_mb)
+        self.child_pid = pid
+        if in_fd != self.null_fd:
+            os.close(in_fd)
+        timed_out = False
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            pidfd = None
+        if pidfd is not None:
+            try:
+                poller = select.poll()
+                poller.register(pidfd, select.POLLIN)
+                if not poller.poll(max(0.0, timeout) * 1000.0):
+                    timed_out = True
+            finally:
+                os.close(pidfd)
+        else:
+            deadline = start + timeout
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() >= deadline:
+                    timed_out = True
+                    break
+                time.sleep(0.0005)
+        if timed_out:
+            try:
+                self.kill_all()
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(pid, 0)
+        duration = time.monotonic() - start
+        self.sweep()
+        result = self.collect(req, status, duration, timed_out)
+        self.cleanup()
+        return result
+
+    def kill_all(self):
+        if self.pidns:
+            os.kill(-1, signal.SIGKILL)  # everything in our pid namespace but us
+            return
+        if self.uid != os.getuid():
+            killer = os.fork()
+            if killer == 0:
+                try:
+                    os.setuid(self.uid)
+                    os.kill(-1, signal.SIGKILL)  # every process of the program's uid, and nothing else
+                finally:
+                    os._exit(0)
+            os.waitpid(killer, 0)
+        for proc_pid in self._cgroup_pids():
+            try:
+                os.kill(proc_pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.killpg(self.child_pid, signal.SIGKILL)  # the program called setsid(): its own group
+        except OSError:
+            pass
+
+    def _cgroup_pids(self):
+        if not self.cg_pids:
+            return []
+        me = os.getpid()
+        return [p for p in map(int, _read_small(self.cg_pids + "/cgroup.procs").split()) if p != me]
+
+    def sweep(self):
+        """Leave nothing the program started running: kill, reap, and confirm the cgroup is empty."""
+        for _ in range(50):
+            try:
+                self.kill_all()
+            except ProcessLookupError:
+                pass  # nothing was left
+            self._reap(block=self.pidns)
+            if not self.cg_pids or int(_read_small(self.cg_pids + "/pids.current")) <= 1:
+                return
+            time.sleep(0.01)
+        raise RuntimeError("processes of the program survived the sweep")
+
+    def _reap(self, block):
+        # In a pid namespace everything left was just SIGKILLed and is ours to reap, so blocking ends.
+        deadline = time.monotonic() + 1.0
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.001)
+
+    def collect(self, req, status, duration, timed_out):
+        limit = self.cfg["output_limit_bytes"]
+        sizes = [os.fstat(fd).st_size for fd in (self.out_fd, self.err_fd)]
+        outputs = [os.pread(fd, min(size, limit), 0) if size else b"" for fd, size in
+                   zip((self.out_fd, self.err_fd), sizes)]
+        stderr = outputs[1].decode("utf-8", "replace")
+        exit_code = os.waitstatus_to_exitcode(status)
+        sig = -exit_code if exit_code < 0 else 0
+        oom = False
+        if self.cg_memory and exit_code != 0:  # a clean exit needs no OOM check
+            kills = _oom_kills(self.cg_memory)
+            oom = kills > self.oom_seen
+            self.oom_seen = kills
+        error_type = _error_type(stderr) if exit_code > 0 else None
+        if exit_code == SETUP_FAILED and outputs[1].startswith(SETUP_MARK):
+            state = "infra_error"
+        elif timed_out or sig == signal.SIGXCPU:
+            state = "timeout"
+        elif oom or error_type == "MemoryError":
+            state = "memory"
+        elif max(sizes) >= limit or sig == signal.SIGXFSZ:
+            state = "output_limit"
+        elif sig:
+            state = "killed"
+        elif exit_code == 0:
+            state = "pass"
+        else:
+            state = "fail"
+        return {"id": req["id"], "status": state, "exit_code": exit_code,
+                "stdout": outputs[0].decode("utf-8", "replace"), "stderr": stderr,
+                "duration_s": round(duration, 6), "error_type": error_type}
+
+    def cleanup(self):
+        try:
+            os.rmdir(self.workdir)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            shutil.rmtree(self.workdir)
+        if self.pidns and _ipc_objects(self.ipc_fds):
+            # SysV objects would carry over to the next program: move to a fresh IPC namespace.
+            if self.libc.unshare(CLONE_NEWIPC) != 0:
+                raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWIPC) failed")
+            for fd in self.ipc_fds:
+                os.close(fd)
+            self.ipc_fds = _open_ipc_lists()
+
+
+def run_program(code, workdir, source):
+    """Run `code` as `python main.py` would, then exit by hand (atexit, flush) to skip interpreter teardown."""
+    filename = os.path.join(workdir, "main.py")
+    sys.argv = [filename]
+    sys.path[0:0] = [workdir]
+    gc.enable()
+    main = type(sys)("__main__")
+    main.__dict__.update({"__file__": filename, "__builtins__": builtins})
+    sys.modules["__main__"] = main
+    status = 0
+    try:
+        if isinstance(code, str):
+            code = compile(code, filename, "exec")
+        exec(code, main.__dict__)
+    except SystemExit as exc:
+        status = _exit_status(exc)
+    except BaseException as exc:
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        try:
+            # Drop our own frame so the traceback reads like `python main.py`.
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+        except BaseException:
+            pass
+        status = 1
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            status = status or 120  # what CPython returns when flushing stdout fails at exit
+    return status
+
+
+def _exit_status(exc):
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        sys.stderr.write(str(code) + "\n")
+    except BaseException:
+        pass
+    return 1
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    server = Server(cfg)
+    gc.disable()  # re-enabled in each child; the template itself allocates little
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()
