@@ -16,6 +16,7 @@ def pytest_configure(config):
     os.environ.setdefault("SCA_CACHE_DIR", str(scratch / "sca-cache"))
     os.environ["HF_HOME"] = str(scratch / "hf")
     os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("SCA_OFFLINE", "1")  # a file missing from the mirror must not reach for the internet
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     os.environ["WANDB_MODE"] = "offline"

@@ -155,29 +155,28 @@ def tracked_run(tmp_path_factory):
 
 
 def test_wandb_offline_log_has_config_metrics_artifacts_and_lineage(tracked_run):
-    from harness.wandb_log import read_records
+    from harness.wandb_log import summarize
 
     tmp, arts = tracked_run
     logs = sorted((tmp / "runs").rglob("*.wandb"))
     assert len(logs) == 2, logs
-    runs = {}
-    for log in logs:
-        records = read_records(log)
-        run = next(r for r in records if "run" in r)["run"]
-        runs[run["display_name"]] = records
+    runs = {s["name"]: s for s in map(summarize, logs)}
     assert set(runs) == {"toy/produce", "toy/scale"}
-    dumped = {name: json.dumps(recs) for name, recs in runs.items()}
-    # Group, config and metrics reached W&B.
-    assert '"toy"' in dumped["toy/scale"] and "factor" in dumped["toy/scale"]
-    assert "scaled" in dumped["toy/scale"] and "produced" in dumped["toy/produce"]
-    # Both artifacts, and the input edge: scale uses exactly the artifact produce logged.
-    produced = [r["artifact"] for r in runs["toy/produce"] if "artifact" in r]
-    assert any(a["name"] == "toy.produce" for a in produced)
-    produced_digest = next(a["digest"] for a in produced if a["name"] == "toy.produce")
-    scale_arts = [r["artifact"] for r in runs["toy/scale"] if "artifact" in r]
-    used = [a for a in scale_arts if a["name"] == "toy.produce"]
-    assert used and used[0]["digest"] == produced_digest
-    assert any(a["name"] == "toy.scale" for a in scale_arts)
+    produce, scale = runs["toy/produce"], runs["toy/scale"]
+    assert produce["group"] == scale["group"] == "toy"
+    assert scale["job_type"] == "toy.scale"
+    assert scale["config"]["factor"] == 2 and scale["config"]["fingerprint"] == arts["scale"].fingerprint
+    assert any(row.get("produced") == 20 for row in produce["history"])
+    assert any(row.get("scaled") == 20 for row in scale["history"])
+    # Tables travel as W&B's own run-table artifacts; the stage outputs are the named ones.
+    assert any(a["type"] == "run_table" for a in produce["logged_artifacts"])
+    (logged_produce,) = [a for a in produce["logged_artifacts"] if a["name"] == "toy.produce"]
+    (logged_scale,) = [a for a in scale["logged_artifacts"] if a["name"] == "toy.scale"]
+    assert "records.jsonl" in logged_produce["files"] and "manifest.json" in logged_scale["files"]
+    # The lineage edge: scale used exactly the artifact (name and digest) that produce logged.
+    (used,) = scale["used_artifacts"]
+    assert (used["name"], used["digest"]) == (logged_produce["name"], logged_produce["digest"])
+    assert produce["used_artifacts"] == []
 
 
 def test_nothing_written_to_home(tracked_run):
