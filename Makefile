@@ -14,7 +14,7 @@ export SCA_DATA_DIR
 SETUP_HASH := $(shell cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 
-.PHONY: setup test bench reproduce status tiny-model clean
+.PHONY: setup test bench reproduce status data clean
 
 setup: $(STAMP)
 
@@ -34,10 +34,14 @@ bench: setup
 	$(BIN)/sca bench
 
 reproduce: setup
-	$(BIN)/sca run $(EXP) $(SET)
+	$(BIN)/sca reproduce $(EXP) $(SET)
 
 status: setup
 	$(BIN)/sca status $(EXP) $(SET)
+
+# Verify every locked dataset file; downloads what the mirror lacks (needs internet).
+data: setup
+	$(BIN)/sca data verify --fetch
 
 clean:
 	rm -rf runs .pytest_cache

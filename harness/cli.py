@@ -10,7 +10,8 @@ from harness.errors import UserError
 
 # name -> (module, one-line help). The module defines add_arguments(parser) and main(args) -> int.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("harness.commands.run", "run an experiment recipe (make reproduce)"),
+    "run": ("harness.commands.run", "run an experiment recipe"),
+    "reproduce": ("harness.commands.run", "run the main experiment, experiments/smoke.yaml by default (make reproduce)"),
     "status": ("harness.commands.status", "show each stage of an experiment as done, stale or missing"),
     "tiny-model": ("training.tiny_model", "build the tiny local Llama model and tokenizer"),
     "data": ("harness.data", "fetch and verify benchmark data against the sha256 lock"),

@@ -15,7 +15,9 @@ import sysconfig
 import tempfile
 from pathlib import Path
 
+from harness.config import Strict
 from harness.errors import UserError
+from harness.stages import stage
 
 # Fixed, sorted selection of stdlib modules: plain Python, present in 3.10-3.13, ~850 KB.
 CORPUS_MODULES = (
@@ -146,3 +148,17 @@ def main(args: argparse.Namespace) -> int:
     print(f"{out}: {info['parameters']:,} parameters, vocab {info['vocab_size']}, "
           f"built in {time.perf_counter() - start:.1f}s")
     return 0
+
+
+
+class TinyModelConfig(Strict):
+    seed: int = 0
+    vocab_size: int = 4096
+
+
+@stage("tiny_model", TinyModelConfig)
+def tiny_model_stage(cfg: TinyModelConfig, inputs, ctx) -> None:
+    """Stage form for recipes: the artifact holds the model under `model/`."""
+    out = build_tiny_model(ctx.out_dir / "model", seed=cfg.seed, vocab_size=cfg.vocab_size)
+    info = json.loads((out / "tiny_model.json").read_text())
+    ctx.log({"parameters": info["parameters"], "vocab_size": info["vocab_size"]})

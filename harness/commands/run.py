@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+DEFAULT_RECIPE = "experiments/smoke.yaml"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("recipe", help="experiment recipe (YAML)")
+    parser.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE,
+                        help=f"experiment recipe (default {DEFAULT_RECIPE})")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override any recipe key")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
@@ -15,6 +18,9 @@ def main(args: argparse.Namespace) -> int:
     from harness.config import load_recipe
     from harness.runner import Runner
 
+    if "=" in args.recipe and not args.recipe.endswith((".yaml", ".yml")):  # `sca reproduce key=value`
+        args.overrides.insert(0, args.recipe)
+        args.recipe = DEFAULT_RECIPE
     loaded = load_recipe(args.recipe, args.overrides)
     artifacts = Runner(loaded, progress=not args.no_progress).run()
     for name, art in artifacts.items():
