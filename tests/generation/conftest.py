@@ -28,7 +28,7 @@ def tiny_model(tmp_path_factory) -> Path:
     return get_tiny_model(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def transformers_server(tiny_model, tmp_path_factory):
     """`transformers serve` with the tiny model preloaded, offline, HF_HOME in tmp; yields its /v1 URL."""
     exe = VENV_BIN / "transformers"
