@@ -22,7 +22,6 @@ from harness.sandbox.policy import Policy, Program, Verdict
 
 log = logging.getLogger("harness.sandbox")
 MAX_ATTEMPTS = 3  # an infra_error is retried on a fresh worker this many times in all
-PIPELINE = 2  # requests queued per worker, so it never waits for the parent between programs
 _warned: set[str] = set()
 
 
@@ -89,6 +88,7 @@ class Sandbox:
         self._pool: list[_Worker] = []
         self._hashes: dict[tuple, str] = {}
         self._tmp: Path | None = None
+        self.uids: list[int] = []  # the uid each worker runs programs as
         self._cgroups: hostmod.Cgroups | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -116,6 +116,7 @@ class Sandbox:
             self.host.cgroup_memory or self.host.cgroup_pids) else None
         pid = os.getpid()
         self._commands = []
+        self.uids = []
         for i in range(self.workers):
             workdir = hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap else str(self._tmp / f"work{i}")
             outdir = hostmod.IN_SANDBOX_OUTDIR if self.host.bwrap else str(self._tmp / f"out{i}")
@@ -123,6 +124,7 @@ class Sandbox:
             in_cg = [(f"{hostmod.IN_SANDBOX_CG}/{n}" if self.host.bwrap else str(p)) if p else None
                      for p, n in zip(cg, ("memory", "pids"))]
             uid = 1_000_000 + ((pid * 131 + id(self)) % 1_000_000) * 64 + i if self.host.root else os.getuid()
+            self.uids.append(uid)
             config = {"uid": uid, "gid": uid if self.host.root else os.getgid(), "workdir": workdir,
                       "outdir": outdir, "cg_memory": in_cg[0], "cg_pids": in_cg[1], "pidns": bool(self.host.bwrap),
                       "memory_mb": self.policy.memory_mb, "output_limit_bytes": self.policy.output_limit_bytes,
@@ -134,6 +136,12 @@ class Sandbox:
         self._pool = [_Worker(self, i) for i in range(self.workers)]
         for w in self._pool:
             w.start()
+
+    def leftover_processes(self) -> int:
+        """Processes programs left behind in the workers' pids cgroups (0 when every sweep worked)."""
+        if not self._cgroups:
+            return 0
+        return sum(max(0, int((pids / "pids.current").read_text()) - 1) for _, pids in self._cgroups.dirs if pids)
 
     def close(self) -> None:
         for w in self._pool:
@@ -162,7 +170,7 @@ class Sandbox:
             return
         # Re-run each timeout alone, the rest of the pool idle, so machine load cannot make the verdict.
         first = {p.id: v for p, v in held}
-        for verdict, program in self._execute(iter(p for p, _ in held), self._pool[:1], depth=1):
+        for verdict, program in self._execute(iter(p for p, _ in held), self._pool[:1]):
             verdict.rechecked = True
             verdict.attempts += first[program.id].attempts
             self.stats["timeouts_rechecked"] += 1
@@ -191,7 +199,7 @@ class Sandbox:
                            "timeout_s": effective.timeout_s, "memory_mb": effective.memory_mb}).encode()
         return struct.pack(">I", len(body)) + body
 
-    def _execute(self, programs: Iterator[Program], pool: list[_Worker], depth: int = PIPELINE):
+    def _execute(self, programs: Iterator[Program], pool: list[_Worker]):
         """Yield (Verdict, Program) as workers finish; retry infra errors; restart dead or stuck workers."""
         retry: collections.deque = collections.deque()
         ready: collections.deque = collections.deque()
@@ -204,7 +212,9 @@ class Sandbox:
                 sel.register(w.proc.stdout, selectors.EVENT_READ, w)
             while True:
                 for w in pool:
-                    while len(w.inflight) < depth:
+                    # One program per worker at a time: queueing more measured no faster, and a queued
+                    # program would wait behind a slow one.
+                    while not w.inflight:
                         if retry:
                             item = retry.popleft()
                         elif not exhausted:

@@ -91,13 +91,15 @@ def _ipc_objects(fds):
 
 
 def _error_type(stderr):
-    # Python ends a traceback with "ExcType: message" (or just "ExcType").
-    if "Traceback (most recent call last):" not in stderr:
+    # Python ends a traceback with "ExcType: message" (or just "ExcType"); a SyntaxError has no header.
+    traced = "Traceback (most recent call last):" in stderr
+    if not traced and '  File "' not in stderr:
         return None
     for line in reversed(stderr.splitlines()):
         if line.strip():
             match = re.match(r"([A-Za-z_][\w.]*)(?::|$)", line.strip())
-            return match.group(1).rsplit(".", 1)[-1] if match else None
+            name = match.group(1).rsplit(".", 1)[-1] if match else None
+            return name if name and (traced or name.endswith("Error")) else None
     return None
 
 
