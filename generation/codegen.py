@@ -167,7 +167,8 @@ def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, pr
     summary = {
         "benchmark": cfg.benchmark, "version": ds.version, "dataset_hash": ds.hash,
         "dataset_file_sha256": file_digest(ds.path),
-        "model": cfg.model, "registry": {**info.__dict__, "release_date": info.release_date.isoformat()} if info else None,
+        "model": cfg.model,
+        "registry": {**info.__dict__, "release_date": info.release_date.isoformat()} if info else None,
         "backend": identity, "prompt_style": style,
         "prompt_format": "messages" if prompts and not isinstance(prompts[0].prompt, str) else "text",
         "chat_template_sha256": chat_template_sha256(tokenizer),
@@ -189,7 +190,9 @@ def generate_stage(cfg: CodegenConfig, inputs: dict, ctx) -> None:
     if cfg.model is None:
         if len(inputs) != 1:
             raise UserError(f"stages.{ctx.stage_name}.model: set a model, or give the stage exactly one input")
-        cfg = cfg.model_copy(update={"model": str(next(iter(inputs.values())).path)})
+        art = next(iter(inputs.values())).path
+        # Model-producing stages (tiny_model, sft) keep the model under model/.
+        cfg = cfg.model_copy(update={"model": str(art / "model" if (art / "model").is_dir() else art)})
     summary = run_codegen(cfg, ctx.out_dir, progress=getattr(ctx, "_progress", True))
     ctx.counts.update({"samples": summary["samples"], "tasks": summary["tasks"]})
     ctx.log({"hit_max_new_tokens": summary["hit_max_new_tokens"], "samples": summary["samples"],

@@ -60,5 +60,14 @@ def build_prompt(task: dict, benchmark: str, style: str, tokenizer=None) -> Code
         return CodegenPrompt(task["task_id"], style, [{"role": "user", "content": instruction}], (), prefix="")
     if not getattr(tokenizer, "chat_template", None):
         raise UserError("--prompt-style instruct: the model's tokenizer has no chat template; use --prompt-style base")
-    rendered = make_raw_chat_prompt(text, INSTRUCTION_PREFIX, RESPONSE_PREFIX, tokenizer)
+    rendered = strip_bos(make_raw_chat_prompt(text, INSTRUCTION_PREFIX, RESPONSE_PREFIX, tokenizer), tokenizer)
     return CodegenPrompt(task["task_id"], style, rendered, tuple(EOS) + (CLOSING_FENCE,), prefix="")
+
+
+def strip_bos(text: str, tokenizer) -> str:
+    """Drop a template's leading BOS when tokenizing adds one anyway (vLLM and servers tokenize text
+    prompts with special tokens), so every backend sees exactly one BOS."""
+    bos = tokenizer.bos_token
+    if bos and text.startswith(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]:
+        return text[len(bos):]
+    return text

@@ -156,7 +156,9 @@ class Backend(ABC):
     def identity(self) -> dict:
         if self._fingerprint is None:
             self._fingerprint = model_fingerprint(self.model)
-        return {"backend": self.name, "model": self.model, "model_fingerprint": self._fingerprint,
+        # A local dir is known by its fingerprint alone, so moving it keeps its cache.
+        name = None if Path(self.model).is_dir() else self.model
+        return {"backend": self.name, "model": name, "model_fingerprint": self._fingerprint,
                 "options": self.options()}
 
     def request_key(self, request: GenerationRequest) -> str:
@@ -179,7 +181,8 @@ class Backend(ABC):
         self.stats["from_cache"] += len(results)
         pending_keys = list(todo)
         pending = [todo[k] for k in pending_keys]
-        bar = tqdm(total=len(pending), desc=f"{self.name} generate", unit="req", disable=not self.progress or not pending)
+        bar = tqdm(total=len(pending), desc=f"{self.name} generate", unit="req",
+                   disable=not self.progress or not pending)
 
         def emit(index: int, completions: list[Completion]) -> None:
             key = pending_keys[index]

@@ -11,6 +11,9 @@ from collections import defaultdict
 from generation.backends.base import Backend, Completion, Emit, GenerationRequest, truncate_at_stop
 from harness.errors import UserError
 
+# Samples drawn per generate() call; fixed (not batch_size) because it decides how the seeded RNG is consumed.
+SAMPLES_PER_CALL = 16
+
 
 class HFBackend(Backend):
     name = "hf"
@@ -152,6 +155,10 @@ class HFBackend(Backend):
                 r = requests[i]
                 torch.manual_seed(r.seed)
                 input_ids, mask = self.pad_batch([encoded[i]])
-                out = self.hf_model.generate(input_ids=input_ids, attention_mask=mask,
-                                             **self.generation_kwargs(r, num_return_sequences=r.n))
-                emit(i, [self.decode(row[input_ids.shape[1]:].tolist(), r, len(encoded[i])) for row in out])
+                samples: list[Completion] = []
+                while len(samples) < r.n:
+                    k = min(SAMPLES_PER_CALL, r.n - len(samples))
+                    out = self.hf_model.generate(input_ids=input_ids, attention_mask=mask,
+                                                 **self.generation_kwargs(r, num_return_sequences=k))
+                    samples += [self.decode(row[input_ids.shape[1]:].tolist(), r, len(encoded[i])) for row in out]
+                emit(i, samples)

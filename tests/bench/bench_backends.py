@@ -26,7 +26,8 @@ def prompts(tokenizer) -> list[str]:
         from generation.prompts import build_prompt
 
         ds = dataset.load("humaneval")
-        return [build_prompt(t, "humaneval", "instruct", tokenizer).prompt for t in list(ds.problems.values())[:N_PROMPTS]]
+        tasks = list(ds.problems.values())[:N_PROMPTS]
+        return [build_prompt(t, "humaneval", "instruct", tokenizer).prompt for t in tasks]
     except Exception as exc:  # the bench must still run without the benchmark data
         print(f"(HumanEval+ unavailable: {exc}; using synthetic prompts)")
         return [f"def f{i}(x):\n    \"\"\"{'Return x plus one. ' * (i % 7 + 1)}\"\"\"\n" for i in range(N_PROMPTS)]
@@ -62,7 +63,7 @@ def main() -> int:
         tmp = Path(tmp)
         model_dir = build_tiny_model(tmp / "tiny", seed=0)
         backend = get_backend("hf", model=str(model_dir), progress=True, batch_size=BATCH)
-        backend.hf_model  # load outside the timed region, as the direct path has it loaded too
+        _ = backend.hf_model  # load outside the timed region, as the direct path has it loaded too
         texts = prompts(backend.tokenizer)
         stop = ["\n```\n"]
         requests = [GenerationRequest(prompt=t, max_new_tokens=MAX_NEW, stop=stop) for t in texts]

@@ -45,7 +45,8 @@ def transformers_server(tiny_model, tmp_path_factory):
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"transformers serve exited with {proc.returncode}: {(home / 'serve.log').read_text()[-2000:]}")
+                tail = (home / "serve.log").read_text()[-2000:]
+                pytest.fail(f"transformers serve exited with {proc.returncode}: {tail}")
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break

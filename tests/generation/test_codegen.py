@@ -159,3 +159,20 @@ def test_generate_hf_and_openai_then_evaluate(tmp_path, tiny_model, transformers
         assert summary["n_tasks"] == 4 and summary["n_samples"] == 4
         results = json.loads((tmp_path / f"eval-{name}" / "eval_results.json").read_text())
         assert sorted(results["eval"]) == [f"HumanEval/{i}" for i in range(4)]
+
+
+def test_instruct_prompt_has_one_bos_whoever_tokenizes_it(tiny_model, tmp_path):
+    from tokenizers import processors
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    tok.bos_token = "<|endoftext|>"
+    tok.chat_template = "{{ bos_token }}" + tok.chat_template
+    p = build_prompt(HE_TASK, "humaneval", "instruct", tok)
+    assert p.prompt.startswith("<|endoftext|>")  # this tokenizer does not add BOS: keep the template's
+    bos = tok.bos_token_id
+    tok._tokenizer.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A",
+                                                                  special_tokens=[("<|endoftext|>", bos)])
+    p = build_prompt(HE_TASK, "humaneval", "instruct", tok)
+    assert p.prompt.startswith("<|im_start|>user")
+    assert tok(p.prompt)["input_ids"].count(bos) == 1
