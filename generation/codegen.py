@@ -221,7 +221,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hf = parser.add_argument_group("hf backend")
     hf.add_argument("--batch-size", type=int, default=16)
     hf.add_argument("--dtype", default="auto")
-    hf.add_argument("--device", help="default: cuda if available, else cpu")
+    hf.add_argument("--device", help="cpu, cuda, cuda:1, or auto (spread over all GPUs); "
+                                     "default: cuda if available, else cpu")
     oa = parser.add_argument_group("openai backend")
     oa.add_argument("--base-url", action="append", dest="base_urls",
                     help="server URL ending in /v1; repeat to spread load (default: $OPENAI_BASE_URL)")

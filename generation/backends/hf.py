@@ -54,12 +54,14 @@ class HFBackend(Backend):
             from transformers import AutoModelForCausalLM
 
             device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+            # "auto" spreads a model too large for one GPU over all of them (accelerate's device_map).
+            placement = {"device_map": "auto"} if device == "auto" else {}
             try:
                 model = AutoModelForCausalLM.from_pretrained(self.model, dtype=self.dtype,
-                                                             trust_remote_code=self.trust_remote_code)
+                                                             trust_remote_code=self.trust_remote_code, **placement)
             except (OSError, ValueError) as exc:
                 raise UserError(f"model: cannot load '{self.model}' ({exc})") from None
-            self._model = model.to(device).eval()
+            self._model = (model if placement else model.to(device)).eval()
         return self._model
 
     def render(self, request: GenerationRequest) -> str:

@@ -111,6 +111,9 @@ class OpenAIBackend(Backend):
                     openai.InternalServerError) as exc:
                 last_error, failed = exc, i
             except openai.APIStatusError as exc:
+                if exc.status_code in (408, 409):  # request timeout / conflict: worth another try
+                    last_error, failed = exc, i
+                    continue
                 raise UserError(f"--base-url {self.base_urls[i]}: server refused the request for model "
                                 f"'{self.model}' (HTTP {exc.status_code}: {exc.message})") from None
             finally:
@@ -131,7 +134,7 @@ class OpenAIBackend(Backend):
             choices = [(c.index, c.message.content or "", c.finish_reason) for c in resp.choices]
         else:
             resp = await client.completions.create(prompt=request.prompt, **kwargs)
-            choices = [(c.index, c.text, c.finish_reason) for c in resp.choices]
+            choices = [(c.index, c.text or "", c.finish_reason) for c in resp.choices]
         usage = resp.usage
         out = []
         for _, text, reason in sorted(choices, key=lambda c: c[0]):

@@ -117,6 +117,12 @@ def test_fully_cached_rerun_never_loads_the_model(tiny_model, tmp_path):
         assert b._model is None
 
 
+def test_device_map_auto_gives_the_same_text(hf, tiny_model):
+    req = [GenerationRequest(prompt="def h():\n", max_new_tokens=8)]
+    with get_backend("hf", model=str(tiny_model), progress=False, device="auto") as spread:
+        assert spread.generate(req) == hf.generate(req)
+
+
 def test_missing_model_is_a_user_error(tmp_path):
     with get_backend("hf", model=str(tmp_path / "nope"), progress=False) as b:
         with pytest.raises(UserError, match="nope"):

@@ -61,15 +61,17 @@ def test_load_spreads_over_urls_and_skips_a_dead_one(transformers_server, tiny_m
 
 
 class Flaky(BaseHTTPRequestHandler):
-    """Fails the first two calls with 503, then answers with ONE choice whatever n was asked."""
+    """Answers its first calls with the statuses in `script`, then with ONE choice whatever n was asked."""
 
     calls: list = []
+    script: list = [503, 503]
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         Flaky.calls.append(body)
-        if len(Flaky.calls) <= 2:
-            self.send_response(503)
+        if len(Flaky.calls) <= len(Flaky.script):
+            self.send_response(Flaky.script[len(Flaky.calls) - 1])
+            self.send_header("Content-Length", "0")
             self.end_headers()
             return
         reply = {"id": "x", "object": "text_completion", "created": 0, "model": body["model"],
@@ -89,7 +91,7 @@ class Flaky(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def flaky_server():
-    Flaky.calls = []
+    Flaky.calls, Flaky.script = [], [503, 503]
     server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -113,6 +115,14 @@ def test_gives_up_with_a_user_error_naming_the_url(flaky_server):
                      backoff_s=0.01) as b:
         with pytest.raises(UserError, match="--base-url"):
             b.generate([GenerationRequest(prompt="p")])
+
+
+def test_client_errors_are_not_retried(flaky_server):
+    Flaky.script = [400]
+    with get_backend("openai", model="served", base_urls=[flaky_server], progress=False, backoff_s=0.01) as b:
+        with pytest.raises(UserError, match="HTTP 400"):
+            b.generate([GenerationRequest(prompt="p")])
+    assert len(Flaky.calls) == 1
 
 
 def test_needs_a_base_url(monkeypatch):
