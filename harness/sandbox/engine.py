@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import collections
 import errno
-import json
+import marshal
 import logging
 import os
 import selectors
@@ -108,8 +107,7 @@ class Sandbox:
             _warned.add(key)
             log.warning("sandbox: running WITHOUT these isolation layers: %s", "; ".join(missing))
         python = hostmod.python_executable(self.policy.python)
-        if self.host.bwrap:
-            hostmod.interpreter_dirs(python)  # fail early, with a clear message, on a bad interpreter
+        sys_path = list(hostmod.interpreter(python)[1])
         self._tmp = Path(tempfile.mkdtemp(prefix="sca-sandbox-"))
         os.chmod(self._tmp, 0o711)  # dropped uids must reach their working dir without bwrap
         self._cgroups = hostmod.Cgroups(self.host, self.workers, self.policy.max_processes) if (
@@ -128,7 +126,7 @@ class Sandbox:
             config = {"uid": uid, "gid": uid if self.host.root else os.getgid(), "workdir": workdir,
                       "outdir": outdir, "cg_memory": in_cg[0], "cg_pids": in_cg[1], "pidns": bool(self.host.bwrap),
                       "memory_mb": self.policy.memory_mb, "output_limit_bytes": self.policy.output_limit_bytes,
-                      "ncpu": os.cpu_count() or 1,
+                      "ncpu": os.cpu_count() or 1, "sys_path": sys_path,
                       "rlimit_nproc": self.policy.max_processes if (self.host.root and not cg[1]) else None}
             self._commands.append(hostmod.worker_command(self.host, python, config, cg))
         self._env = hostmod.program_env(self.policy.env, hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap
@@ -193,10 +191,12 @@ class Sandbox:
             if os.path.isabs(name) or norm.startswith("..") or norm in (".", ""):
                 raise UserError(f"program {program.id}: file name {name!r} must be a relative path inside its "
                                 f"working directory")
-            files[norm] = {"b64": base64.b64encode(content).decode()} if isinstance(content, bytes) else content
+            if norm == "main.py":
+                raise UserError(f"program {program.id}: file name 'main.py' is taken by the program itself")
+            files[norm] = content
         effective = self.policy.for_program(program)
-        body = json.dumps({"id": program.id, "code": program.code, "stdin": program.stdin, "files": files,
-                           "timeout_s": effective.timeout_s, "memory_mb": effective.memory_mb}).encode()
+        body = marshal.dumps({"id": program.id, "code": program.code, "stdin": program.stdin, "files": files,
+                              "timeout_s": effective.timeout_s, "memory_mb": effective.memory_mb}, 4)
         return struct.pack(">I", len(body)) + body
 
     def _execute(self, programs: Iterator[Program], pool: list[_Worker]):
@@ -288,7 +288,7 @@ class Sandbox:
             size = struct.unpack(">I", w.rbuf[:4])[0]
             if len(w.rbuf) < 4 + size:
                 break
-            result = json.loads(bytes(w.rbuf[4:4 + size]))
+            result = marshal.loads(bytes(w.rbuf[4:4 + size]))
             del w.rbuf[:4 + size]
             program, attempt = w.inflight.popleft()
             w.head_started = time.monotonic()

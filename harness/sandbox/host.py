@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import marshal
 import os
 import shutil
 import signal
@@ -105,20 +106,21 @@ def probe(use_bwrap: bool = True) -> Host:
 
 
 @functools.lru_cache(maxsize=None)
-def interpreter_dirs(python: str) -> tuple[str, ...]:
-    """Directories the interpreter needs visible (its prefixes), outside the system dirs bound anyway."""
-    code = "import sys, json; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]))"
+def interpreter(python: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(directories the interpreter needs visible outside the system dirs, its normal sys.path)."""
+    code = ("import sys, json; print(json.dumps([[sys.prefix, sys.base_prefix, sys.exec_prefix, "
+            "sys.base_exec_prefix], sys.path]))")
     try:
         out = subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
+        prefixes, sys_path = json.loads(out.stdout)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
         from harness.errors import UserError
 
         raise UserError(f"sandbox policy python: {python!r} does not run: {exc}") from None
-    dirs = {os.path.realpath(p) for p in json.loads(out.stdout)} | set(json.loads(out.stdout))
-    dirs.add(os.path.dirname(os.path.realpath(python)))
-    dirs.add(os.path.dirname(os.path.abspath(python)))
+    dirs = {os.path.realpath(p) for p in prefixes} | set(prefixes)
+    dirs |= {os.path.dirname(os.path.realpath(python)), os.path.dirname(os.path.abspath(python))}
     keep = [d for d in sorted(dirs) if not any(d == s or d.startswith(s + "/") for s in SYSTEM_DIRS)]
-    return tuple(d for d in keep if not any(d != o and d.startswith(o + "/") for o in keep))
+    return tuple(d for d in keep if not any(d != o and d.startswith(o + "/") for o in keep)), tuple(sys_path)
 
 
 def program_env(extra: tuple[tuple[str, str], ...], workdir: str) -> dict[str, str]:
@@ -198,8 +200,11 @@ def _remove_tree(path: Path) -> None:
 
 def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None, Path | None]) -> list[str]:
     server = str(Path(__file__).with_name("worker.py"))
+    # -S: the worker sets sys.path itself, sparing every fork the modules `site` imports.
+    argv = [python, "-I", "-S", "-B"]
+    arg = marshal.dumps(config, 4).hex()
     if not host.bwrap:
-        return [python, "-I", "-B", server, json.dumps(config)]
+        return argv + [server, arg]
     cmd = [host.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--as-pid-1", "--hostname", "sandbox", "--cap-drop", "ALL"]
     if host.root:
@@ -211,7 +216,7 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
         elif os.path.isdir(d):
             cmd += ["--ro-bind", d, d]
     made: set[str] = set()
-    for d in interpreter_dirs(python):
+    for d in interpreter(python)[0]:
         # bwrap would create missing parents as 0700, hiding the interpreter from the program's uid.
         parents = [p for p in Path(d).parents if str(p) != "/"][::-1]
         for parent in map(str, parents):
@@ -223,7 +228,7 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
     for path, name in zip(cg, ("memory", "pids")):
         if path:
             cmd += ["--bind", str(path), f"{IN_SANDBOX_CG}/{name}"]
-    cmd += ["--chdir", "/tmp", "--", python, "-I", "-B", IN_SANDBOX_SERVER, json.dumps(config)]
+    cmd += ["--chdir", "/tmp", "--", *argv, IN_SANDBOX_SERVER, arg]
     return cmd
 
 

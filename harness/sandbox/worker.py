@@ -1,27 +1,23 @@
 """Fork server that runs inside one sandbox worker (its own pid/net/ipc namespaces when bwrap is there).
 
-Stand-alone on purpose: it runs under the configured interpreter, which may not see the harness, so it
-imports only the standard library and keeps to Python 3.9 syntax. Protocol on fds 0/1: 4-byte big-endian
-length + JSON, one request in, one result out, in order. One config JSON argument (see host.worker_config).
+Stand-alone on purpose: it runs under the configured interpreter, which may not see the harness, so it uses
+only built-in modules and Python 3.9 syntax, and starts with -S so every fork copies as little as possible.
+Protocol on fds 0/1: 4-byte big-endian length + marshal (version 4) dict, one request in, one result out.
+One argument: the config dict, marshalled and hex-encoded (see Sandbox.start).
 """
 
 import atexit
 import builtins
-import ctypes
 import errno
 import gc
-import json
-import linecache
+import marshal
 import os
-import re
 import resource
 import select
-import shutil
 import signal
 import struct
 import sys
 import time
-import traceback
 
 CLONE_NEWIPC = 0x08000000
 SETUP_FAILED = 213  # exit code of a child whose setup failed before the program started
@@ -56,16 +52,19 @@ def _read_exact(fd, n):
 
 
 def _write_frame(fd, obj):
-    data = json.dumps(obj).encode()
+    data = marshal.dumps(obj, 4)
     view = memoryview(struct.pack(">I", len(data)) + data)
     while view:
         view = view[os.write(fd, view):]
 
 
 def _read_small(path):
-    # Cgroup files are reopened on every read: a kept-open file returns stale data.
-    with open(path, "rb") as f:
-        return f.read()
+    # Cgroup files are reopened on every read: a kept-open one returned stale data.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
 
 
 def _oom_kills(cg_memory):
@@ -90,17 +89,33 @@ def _ipc_objects(fds):
     return sum(os.pread(fd, 1 << 16, 0).count(b"\n") - 1 for fd in fds)
 
 
-def _error_type(stderr):
-    # Python ends a traceback with "ExcType: message" (or just "ExcType"); a SyntaxError has no header.
+def error_type(stderr):
+    """The exception type Python reported last in `stderr`, or None (a SyntaxError has no Traceback header)."""
     traced = "Traceback (most recent call last):" in stderr
     if not traced and '  File "' not in stderr:
         return None
     for line in reversed(stderr.splitlines()):
-        if line.strip():
-            match = re.match(r"([A-Za-z_][\w.]*)(?::|$)", line.strip())
-            name = match.group(1).rsplit(".", 1)[-1] if match else None
-            return name if name and (traced or name.endswith("Error")) else None
+        line = line.strip()
+        if not line:
+            continue
+        name = line.split(":", 1)[0] if ":" in line else line
+        name = name.rsplit(".", 1)[-1]
+        if not name.isidentifier() or " " in line.split(":", 1)[0]:
+            return None
+        return name if traced or name.endswith("Error") else None
     return None
+
+
+def install_site(paths):
+    """What `site` would have done for programs, without the imports it costs every fork."""
+    import _sitebuiltins
+
+    sys.path[:] = paths
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
+    builtins.copyright = builtins.credits = builtins.license = _sitebuiltins._Printer(
+        "license", "See https://www.python.org/psf/license/")
 
 
 class Server:
@@ -109,38 +124,43 @@ class Server:
         self.uid = cfg["uid"]
         self.gid = cfg["gid"]
         self.workdir = cfg["workdir"]
-        self.outdir = cfg["outdir"]
-        self.cg_memory = cfg.get("cg_memory")
-        self.cg_pids = cfg.get("cg_pids")
+        self.main_path = os.path.join(self.workdir, "main.py")
+        self.cg_memory = cfg["cg_memory"]
+        self.cg_pids = cfg["cg_pids"]
         self.pidns = cfg["pidns"]
-        self.default_memory_mb = cfg["memory_mb"]
+        self.output_limit = cfg["output_limit_bytes"]
         self.memory_mb = None
-        self.libc = ctypes.CDLL(None, use_errno=True)
-        os.makedirs(self.outdir, mode=0o700, exist_ok=True)
+        self.child_pid = 0
+        outdir = cfg["outdir"]
+        os.makedirs(outdir, mode=0o700, exist_ok=True)
         if not self.pidns:
-            self.libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us to reap
+            import ctypes  # imported only here: every module the template holds makes each fork dearer
+
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us to reap
         for cg in (self.cg_memory, self.cg_pids):
             if cg:
-                # Only programs, forked from here, should count; moving ourselves in once is cheap.
+                # Programs inherit the cgroup from us at fork, so no program pays for a migration.
                 with open(cg + "/cgroup.procs", "w") as f:
                     f.write("0")
         self.oom_seen = _oom_kills(self.cg_memory) if self.cg_memory else 0
-        self._set_memory(self.default_memory_mb)
-        # Set once here and inherited: every fork then does less, and faults fewer copy-on-write pages.
+        self.set_memory(cfg["memory_mb"])
+        # Set once here and inherited: each fork then does less.
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))  # no POSIX queues outliving a program
         if self.uid != os.getuid():
             os.setgroups([])
-        # Capture files stay open here; each program gets them truncated, and they are read back with pread.
-        self.out_fd = os.open(os.path.join(self.outdir, "stdout"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
-        self.err_fd = os.open(os.path.join(self.outdir, "stderr"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Capture files stay open here: truncated before each program, read back with pread.
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC
+        self.out_fd = os.open(os.path.join(outdir, "stdout"), flags, 0o600)
+        self.err_fd = os.open(os.path.join(outdir, "stderr"), flags, 0o600)
         self.null_fd = os.open(os.devnull, os.O_RDONLY)
-        self.stdin_path = os.path.join(self.outdir, "stdin")
+        self.stdin_path = os.path.join(outdir, "stdin")
         self.ipc_fds = _open_ipc_lists() if self.pidns else []
-        # The first compile in a process pays for lazy parser/AST set-up; pay it once, not in every child.
+        self.poller = select.poll()
+        # The first compile in a process pays for lazy parser set-up: pay it once, not in every child.
         compile(WARM_UP, "<warm-up>", "exec")
 
-    def _set_memory(self, mb):
+    def set_memory(self, mb):
         if not self.cg_memory or mb == self.memory_mb:
             return
         limit = str(mb * 1024 * 1024)
@@ -151,10 +171,9 @@ class Server:
             try:
                 with open(self.cg_memory + "/" + name, "w") as f:
                     f.write(limit)
-            except OSError as exc:
+            except OSError:
                 if name == "memory.limit_in_bytes":
-                    raise
-                del exc  # swap accounting is off: the plain limit is all there is
+                    raise  # memsw fails only when swap accounting is off; the plain limit is then all
         self.memory_mb = mb
 
     def serve(self):
@@ -164,15 +183,16 @@ class Server:
             head = _read_exact(0, 4)
             if head is None:
                 return
-            req = json.loads(_read_exact(0, struct.unpack(">I", head)[0]))
+            req = marshal.loads(_read_exact(0, struct.unpack(">I", head)[0]))
             try:
                 result = self.run_one(req)
             except Exception as exc:  # the sandbox failed, not the program
-                result = {"id": req.get("id"), "status": "infra_error", "exit_code": None, "stdout": "",
+                result = {"id": req["id"], "status": "infra_error", "exit_code": None, "stdout": "",
                           "stderr": "sandbox worker: %s: %s" % (type(exc).__name__, exc), "duration_s": 0.0,
                           "error_type": None}
                 try:
                     self.sweep()
+                    self.cleanup()
                 except Exception:
                     pass
             _write_frame(1, result)
@@ -181,44 +201,46 @@ class Server:
     def prepare(self, req):
         os.mkdir(self.workdir, 0o700)
         os.chown(self.workdir, self.uid, self.gid)
-        for name, content in (req.get("files") or {}).items():
+        self._write(self.main_path, req["code"].encode("utf-8", "surrogatepass"))
+        for name, content in (req["files"] or {}).items():
             path = os.path.join(self.workdir, name)
             parent = os.path.dirname(path)
-            if parent != self.workdir and not os.path.isdir(parent):
+            if not os.path.isdir(parent):
                 os.makedirs(parent)
-                rel = os.path.relpath(parent, self.workdir).split(os.sep)
-                for i in range(len(rel)):
-                    os.chown(os.path.join(self.workdir, *rel[: i + 1]), self.uid, self.gid)
-            if isinstance(content, dict):
-                import base64
-
-                data = base64.b64decode(content["b64"])
-            else:
-                data = content.encode()
-            with open(path, "wb") as f:
-                f.write(data)
-            os.chown(path, self.uid, self.gid)
+                while parent != self.workdir:
+                    os.chown(parent, self.uid, self.gid)
+                    parent = os.path.dirname(parent)
+            self._write(path, content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
         for fd in (self.out_fd, self.err_fd):
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
-        if req.get("stdin") is None:
+        if req["stdin"] is None:
             return self.null_fd
         with open(self.stdin_path, "wb") as f:
-            f.write(req["stdin"].encode())
+            f.write(req["stdin"].encode("utf-8", "surrogatepass"))
         return os.open(self.stdin_path, os.O_RDONLY)
 
-    def child(self, code, source, in_fd, timeout, memory_mb):
+    def _write(self, path, data):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchown(fd, self.uid, self.gid)
+        finally:
+            os.close(fd)
+
+    def child(self, code, in_fd, timeout, memory_mb):
         try:
             os.setsid()
             os.dup2(in_fd, 0)
             os.dup2(self.out_fd, 1)
             os.dup2(self.err_fd, 2)
             os.closerange(3, 1 << 16)
-            limit = self.cfg["output_limit_bytes"]
             cpu = int(timeout * self.cfg["ncpu"] + 2)
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-            nproc = self.cfg.get("rlimit_nproc")
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.output_limit, self.output_limit))
+            nproc = self.cfg["rlimit_nproc"]
             if nproc:
                 resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
             if not self.cg_memory:
@@ -231,51 +253,29 @@ class Server:
         except BaseException as exc:
             os.write(2, SETUP_MARK + ("%s: %s" % (type(exc).__name__, exc)).encode())
             os._exit(SETUP_FAILED)
-        os._exit(run_program(code, self.workdir, source))
+        os._exit(run_program(code, self.main_path))
 
     def run_one(self, req):
         timeout = float(req["timeout_s"])
         memory_mb = int(req["memory_mb"])
-        self._set_memory(memory_mb)
+        self.set_memory(memory_mb)
         in_fd = self.prepare(req)
         code = req["code"]
         if len(code) <= COMPILE_HERE_MAX:
             try:
-                code = compile(code, os.path.join(self.workdir, "main.py"), "exec")
+                code = compile(code, self.main_path, "exec")
             except BaseException:
                 pass  # the child compiles it again and reports the error as `python main.py` would
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
-            self.child(code, req["code"], in_fd, timeout, memory_mb)
+            self.child(code, in_fd, timeout, memory_mb)
         self.child_pid = pid
         if in_fd != self.null_fd:
             os.close(in_fd)
-        timed_out = False
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
-        if pidfd is not None:
-            try:
-                poller = select.poll()
-                poller.register(pidfd, select.POLLIN)
-                if not poller.poll(max(0.0, timeout) * 1000.0):
-                    timed_out = True
-            finally:
-                os.close(pidfd)
-        else:
-            deadline = start + timeout
-            while os.waitpid(pid, os.WNOHANG) == (0, 0):
-                if time.monotonic() >= deadline:
-                    timed_out = True
-                    break
-                time.sleep(0.0005)
+        timed_out = not self._wait_exit(pid, start + timeout)
         if timed_out:
-            try:
-                self.kill_all()
-            except ProcessLookupError:
-                pass
+            self.kill_all()
         _, status = os.waitpid(pid, 0)
         duration = time.monotonic() - start
         self.sweep()
@@ -283,10 +283,30 @@ class Server:
         self.cleanup()
         return result
 
+    def _wait_exit(self, pid, deadline):
+        """True when `pid` exited before the wall-clock deadline."""
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            while os.waitpid(pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.0005)
+            return True
+        self.poller.register(pidfd, select.POLLIN)
+        try:
+            return bool(self.poller.poll(max(0.0, deadline - time.monotonic()) * 1000.0))
+        finally:
+            self.poller.unregister(pidfd)
+            os.close(pidfd)
+
     def kill_all(self):
-        if self.pidns:
-            os.kill(-1, signal.SIGKILL)  # everything in our pid namespace but us
-            return
+        try:
+            if self.pidns:
+                os.kill(-1, signal.SIGKILL)  # everything in our pid namespace but us
+                return
+        except ProcessLookupError:
+            return  # nothing was left
         if self.uid != os.getuid():
             killer = os.fork()
             if killer == 0:
@@ -296,29 +316,23 @@ class Server:
                 finally:
                     os._exit(0)
             os.waitpid(killer, 0)
-        for proc_pid in self._cgroup_pids():
-            try:
-                os.kill(proc_pid, signal.SIGKILL)
-            except OSError:
-                pass
+        if self.cg_pids:
+            me = os.getpid()
+            for pid in map(int, _read_small(self.cg_pids + "/cgroup.procs").split()):
+                if pid != me:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
         try:
             os.killpg(self.child_pid, signal.SIGKILL)  # the program called setsid(): its own group
         except OSError:
             pass
 
-    def _cgroup_pids(self):
-        if not self.cg_pids:
-            return []
-        me = os.getpid()
-        return [p for p in map(int, _read_small(self.cg_pids + "/cgroup.procs").split()) if p != me]
-
     def sweep(self):
         """Leave nothing the program started running: kill, reap, and confirm the cgroup is empty."""
         for _ in range(50):
-            try:
-                self.kill_all()
-            except ProcessLookupError:
-                pass  # nothing was left
+            self.kill_all()
             self._reap(block=self.pidns)
             if not self.cg_pids or int(_read_small(self.cg_pids + "/pids.current")) <= 1:
                 return
@@ -341,10 +355,10 @@ class Server:
                 time.sleep(0.001)
 
     def collect(self, req, status, duration, timed_out):
-        limit = self.cfg["output_limit_bytes"]
+        limit = self.output_limit
         sizes = [os.fstat(fd).st_size for fd in (self.out_fd, self.err_fd)]
-        outputs = [os.pread(fd, min(size, limit), 0) if size else b"" for fd, size in
-                   zip((self.out_fd, self.err_fd), sizes)]
+        outputs = [os.pread(fd, min(size, limit), 0) if size else b""
+                   for fd, size in zip((self.out_fd, self.err_fd), sizes)]
         stderr = outputs[1].decode("utf-8", "replace")
         exit_code = os.waitstatus_to_exitcode(status)
         sig = -exit_code if exit_code < 0 else 0
@@ -353,12 +367,12 @@ class Server:
             kills = _oom_kills(self.cg_memory)
             oom = kills > self.oom_seen
             self.oom_seen = kills
-        error_type = _error_type(stderr) if exit_code > 0 else None
+        etype = error_type(stderr) if exit_code > 0 else None
         if exit_code == SETUP_FAILED and outputs[1].startswith(SETUP_MARK):
             state = "infra_error"
         elif timed_out or sig == signal.SIGXCPU:
             state = "timeout"
-        elif oom or error_type == "MemoryError":
+        elif oom or etype == "MemoryError":
             state = "memory"
         elif max(sizes) >= limit or sig == signal.SIGXFSZ:
             state = "output_limit"
@@ -370,32 +384,38 @@ class Server:
             state = "fail"
         return {"id": req["id"], "status": state, "exit_code": exit_code,
                 "stdout": outputs[0].decode("utf-8", "replace"), "stderr": stderr,
-                "duration_s": round(duration, 6), "error_type": error_type}
+                "duration_s": round(duration, 6), "error_type": etype}
 
     def cleanup(self):
         try:
+            os.unlink(self.main_path)
             os.rmdir(self.workdir)
         except OSError as exc:
-            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
                 raise
-            shutil.rmtree(self.workdir)
+            import shutil  # only now: it drags in compression modules every later fork would copy
+
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            if os.path.exists(self.workdir):
+                raise RuntimeError("could not clear the working directory") from None
         if self.pidns and _ipc_objects(self.ipc_fds):
             # SysV objects would carry over to the next program: move to a fresh IPC namespace.
-            if self.libc.unshare(CLONE_NEWIPC) != 0:
+            import ctypes
+
+            if ctypes.CDLL(None, use_errno=True).unshare(CLONE_NEWIPC) != 0:
                 raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWIPC) failed")
             for fd in self.ipc_fds:
                 os.close(fd)
             self.ipc_fds = _open_ipc_lists()
 
 
-def run_program(code, workdir, source):
+def run_program(code, filename):
     """Run `code` as `python main.py` would, then exit by hand (atexit, flush) to skip interpreter teardown."""
-    filename = os.path.join(workdir, "main.py")
     sys.argv = [filename]
-    sys.path[0:0] = [workdir]
+    sys.path.insert(0, os.path.dirname(filename))
     gc.enable()
     main = type(sys)("__main__")
-    main.__dict__.update({"__file__": filename, "__builtins__": builtins})
+    main.__dict__.update({"__file__": filename, "__builtins__": builtins, "__cached__": None})
     sys.modules["__main__"] = main
     status = 0
     try:
@@ -405,10 +425,10 @@ def run_program(code, workdir, source):
     except SystemExit as exc:
         status = _exit_status(exc)
     except BaseException as exc:
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
             # Drop our own frame so the traceback reads like `python main.py`.
-            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+            exc.__traceback__ = exc.__traceback__.tb_next
+            sys.__excepthook__(type(exc), exc, exc.__traceback__)
         except BaseException:
             pass
         status = 1
@@ -438,7 +458,8 @@ def _exit_status(exc):
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = marshal.loads(bytes.fromhex(sys.argv[1]))
+    install_site(cfg["sys_path"])
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     server = Server(cfg)
     gc.disable()  # re-enabled in each child; the template itself allocates little
