@@ -71,3 +71,46 @@ def strip_bos(text: str, tokenizer) -> str:
     if bos and text.startswith(bos) and tokenizer("x")["input_ids"][:1] == [tokenizer.bos_token_id]:
         return text[len(bos):]
     return text
+
+
+@dataclass(frozen=True)
+class FewShot:
+    """SelfCodeAlign's few-shot file: a system prompt per stage and examples with every field."""
+
+    systems: dict[str, str]  # "S->C", "C->I", "I->R", "S->I"
+    examples: list[dict[str, str]]  # keys: Code, Property, Instruction, Response, Tests
+
+
+FEWSHOT_FIELDS = ("Code", "Property", "Instruction", "Response", "Tests")
+
+
+def parse_fewshot(text: str, where: str = "few-shot file") -> FewShot:
+    systems: dict[str, str] = {}
+    examples: list[dict[str, str]] = []
+    block: list[str] | None = None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if line.startswith("### System: "):
+            block = systems.setdefault(line.removeprefix("### System: ").strip(), [])
+        elif line.startswith("### Example"):
+            examples.append({})
+            block = None
+        elif examples and line.rstrip() in {f"[{f}]" for f in FEWSHOT_FIELDS}:
+            block = examples[-1].setdefault(line.rstrip()[1:-1], [])
+        elif block is not None:
+            block.append(line)
+        elif line.strip():
+            raise UserError(f"{where}:{lineno}: text outside any '### System:' or '[Field]' section")
+    for i, ex in enumerate(examples, 1):
+        missing = [f for f in FEWSHOT_FIELDS if f not in ex]
+        if missing:
+            raise UserError(f"{where}: example {i} lacks {', '.join(missing)}")
+    return FewShot({k: "\n".join(v).strip() for k, v in systems.items()},
+                   [{k: "\n".join(v).strip() for k, v in ex.items()} for ex in examples])
+
+
+def load_fewshot() -> FewShot:
+    """The verified few-shot file SelfCodeAlign uses for S->C, C->I and I->R (through the data layer)."""
+    from harness import data
+
+    path = data.fetch("selfcodealign_fewshot")
+    return parse_fewshot(data.read_text(path), where=str(path))

@@ -176,3 +176,19 @@ def test_instruct_prompt_has_one_bos_whoever_tokenizes_it(tiny_model, tmp_path):
     p = build_prompt(HE_TASK, "humaneval", "instruct", tok)
     assert p.prompt.startswith("<|im_start|>user")
     assert tok(p.prompt)["input_ids"].count(bos) == 1
+
+
+def test_selfcodealign_fewshot_file_parses():
+    need_data()
+    from generation.prompts import FEWSHOT_FIELDS, load_fewshot, parse_fewshot
+
+    fs = load_fewshot()
+    assert set(fs.systems) == {"S->C", "C->I", "I->R", "S->I"}
+    assert fs.systems["I->R"].startswith("You are an extremely intelligent AI coding assistant.")
+    assert len(fs.examples) == 21 and all(set(ex) == set(FEWSHOT_FIELDS) for ex in fs.examples)
+    assert fs.examples[0]["Property"].startswith("category: function implementation")
+    assert fs.examples[-1]["Tests"].endswith("```")
+    with pytest.raises(UserError, match="example 1 lacks Tests"):
+        parse_fewshot("### Example 1\n[Code]\nx\n[Property]\np\n[Instruction]\ni\n[Response]\nr\n", "f.txt")
+    with pytest.raises(UserError, match="f.txt:1:"):
+        parse_fewshot("stray\n", "f.txt")
