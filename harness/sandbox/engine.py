@@ -63,6 +63,9 @@ class _Worker:
                 pass
         self.proc.wait()
         self.proc = None
+        if self.sandbox._cgroups:
+            for path in self.sandbox._cgroups.dirs[self.index]:
+                hostmod.empty_cgroup(path)
 
     def log_tail(self) -> str:
         try:

@@ -56,7 +56,7 @@ class Host:
             sweep = "MISSING: only the program's session is killed; processes that call setsid() survive"
         return {
             "network": "own network namespace" if ns else no_ns,
-            "filesystem": "read-only system dirs + fresh private working dir" if ns else no_ns,
+            "filesystem": "read-only system dirs + fresh private working dir and /dev/shm" if ns else no_ns,
             "ipc": "IPC namespace, renewed when a program leaves objects" if ns else no_ns,
             "environment": "scrubbed: only allow-listed variables",
             "memory": memory,
@@ -163,6 +163,23 @@ class Cgroups:
             _remove_tree(root / "sca" / self.name)
 
 
+def empty_cgroup(path: Path | None, wait_s: float = 5.0) -> None:
+    """Kill whatever a dead worker left in its cgroup, so its successor starts from an empty one."""
+    if path is None:
+        return
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        pids = (path / "cgroup.procs").read_text().split()
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+
+
 def clear_stale(base: Path) -> None:
     """A SIGKILLed harness leaves its cgroups behind; remove those whose owner process is gone."""
     if not base.is_dir():
@@ -224,7 +241,9 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
                 made.add(parent)
                 cmd += ["--perms", "0755", "--dir", parent]
         cmd += ["--ro-bind", d, d]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", server, IN_SANDBOX_SERVER]
+    # /dev/shm is scratch for multiprocessing's semaphores; the worker empties it after every program.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
+            "--ro-bind", server, IN_SANDBOX_SERVER]
     for path, name in zip(cg, ("memory", "pids")):
         if path:
             cmd += ["--bind", str(path), f"{IN_SANDBOX_CG}/{name}"]

@@ -398,6 +398,15 @@ class Server:
             shutil.rmtree(self.workdir, ignore_errors=True)
             if os.path.exists(self.workdir):
                 raise RuntimeError("could not clear the working directory") from None
+        if self.pidns and os.listdir("/dev/shm"):
+            import shutil
+
+            for name in os.listdir("/dev/shm"):
+                path = "/dev/shm/" + name
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
         if self.pidns and _ipc_objects(self.ipc_fds):
             # SysV objects would carry over to the next program: move to a fresh IPC namespace.
             import ctypes

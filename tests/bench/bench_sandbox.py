@@ -29,11 +29,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds(sb: Sandbox) -> float:
+    """CPU used so far by this process and by every worker with the programs it reaped."""
+    total = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+    tick = os.sysconf("SC_CLK_TCK")
+    for w in sb._pool:
+        pid = w.proc.pid
+        kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split() if sb.host.bwrap else []
+        for p in [pid, *map(int, kids)]:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / tick
+    return total
+
+
 def bench_sandbox(n: int, workers: int) -> tuple[float, dict[int, float], dict]:
     checkpoints = {min(10_000, n): 0.0, n: 0.0}
     with Sandbox(Policy(timeout_s=10), workers=workers) as sb:
         list(sb.run(Program(id=f"warm{i}", code="pass") for i in range(workers * 10)))
         missing = sb.host.missing()
+        cpu_start = cpu_seconds(sb)
         start = time.perf_counter()
         done = 0
         for verdict in sb.run(Program(id=str(i), code=TRIVIAL) for i in range(n)):
@@ -43,7 +57,8 @@ def bench_sandbox(n: int, workers: int) -> tuple[float, dict[int, float], dict]:
             if done in checkpoints:
                 checkpoints[done] = peak_rss_mb()
         elapsed = time.perf_counter() - start
-    return n / elapsed, checkpoints, {"missing": missing}
+        cpu = cpu_seconds(sb) - cpu_start
+    return n / elapsed, checkpoints, {"missing": missing, "cpu_ms": cpu / n * 1e3}
 
 
 def bench_naive(n: int, workers: int) -> float:
@@ -75,6 +90,8 @@ def main() -> int:
     ratio = rate / naive
     print(f"sandbox: {rate:,.0f} programs/s ({args.programs:,} trivial programs, {args.workers} workers, "
           f"all isolation on: {'yes' if not info['missing'] else 'NO, missing ' + '; '.join(info['missing'])})")
+    print(f"sandbox CPU per program (parent + workers + programs): {info['cpu_ms']:.3f} ms, so at most "
+          f"{os.cpu_count() / info['cpu_ms'] * 1e3:,.0f} programs/s on {os.cpu_count()} otherwise idle cores")
     print(f"naive subprocess.run([python, file]) baseline: {naive:,.0f} programs/s ({args.baseline} programs, "
           f"{args.workers} threads)")
     print(f"ratio sandbox/baseline: {ratio:.2f}x")

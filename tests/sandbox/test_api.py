@@ -171,3 +171,11 @@ def test_without_bwrap_it_runs_and_says_which_layers_are_missing(caplog):
             assert v.status == "pass"
             assert_host_clean(sb)
     assert "WITHOUT these isolation layers" in caplog.text
+
+
+def test_multiprocessing_works_inside(sandbox):
+    v = run_one(sandbox, "import multiprocessing as mp\nif __name__ == '__main__':\n"
+                         "    v = mp.Value('i', 0)\n    p = mp.Process(target=print, args=('child',))\n"
+                         "    p.start(); p.join()\n    with mp.Pool(2) as pool:\n"
+                         "        print(sum(pool.map(abs, [-1, -2])))\n", timeout_s=20)
+    assert (v.status, v.stdout) == ("pass", "child\n3\n"), v
