@@ -104,6 +104,13 @@ class Sandbox:
     def start(self) -> None:
         if self._pool:
             return
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> None:
         missing = self.host.missing()
         key = ",".join(missing)
         if missing and key not in _warned:

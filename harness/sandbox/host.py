@@ -222,7 +222,8 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
     arg = marshal.dumps(config, 4).hex()
     if not host.bwrap:
         return argv + [server, arg]
-    cmd = [host.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+    # --new-session: no controlling terminal to inject keystrokes into (TIOCSTI).
+    cmd = [host.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
            "--as-pid-1", "--hostname", "sandbox", "--cap-drop", "ALL"]
     if host.root:
         for cap in WORKER_CAPS:

@@ -179,3 +179,20 @@ def test_multiprocessing_works_inside(sandbox):
                          "    p.start(); p.join()\n    with mp.Pool(2) as pool:\n"
                          "        print(sum(pool.map(abs, [-1, -2])))\n", timeout_s=20)
     assert (v.status, v.stdout) == ("pass", "child\n3\n"), v
+
+
+@pytest.mark.parametrize("version", ["3.9.18", "3.13.0"])
+def test_the_interpreter_inside_is_configurable(version):
+    python = f"/root/.pyenv/versions/{version}/bin/python3"
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"no {python} on this machine")
+    with Sandbox(Policy(python=python, timeout_s=1.0), workers=1) as sb:
+        v = run_one(sb, "import sys\nprint('%d.%d.%d' % sys.version_info[:3])\n")
+        assert (v.status, v.stdout) == ("pass", version + "\n"), v
+        assert run_one(sb, "assert False\n").error_type == "AssertionError"
+        assert run_one(sb, "while True: pass\n").status == "timeout"
+
+
+def test_a_missing_interpreter_is_a_user_error():
+    with pytest.raises(UserError, match="does not run"):
+        Sandbox(Policy(python="/nonexistent/python3"), workers=1).start()
