@@ -1,0 +1,85 @@
+"""HumanEval+ / MBPP+ problems, read through the data layer and evalplus's own loaders."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from harness.errors import UserError
+
+# dataset -> (default version, {version: variants staged for it})
+VERSIONS: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "humaneval": ("v0.1.10", {"v0.1.10": ("mini", "noextreme"), "v0.1.9": ()}),
+    "mbpp": ("v0.2.0", {"v0.2.0": ("noextreme",), "v0.1.0": ()}),
+}
+DATA_NAMES = {"humaneval": "humanevalplus", "mbpp": "mbppplus"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str  # "humaneval" | "mbpp" (evalplus's dataset names)
+    version: str
+    variant: str | None
+    path: Path
+    hash: str  # md5 of the decompressed jsonl: what evalplus writes as "hash"
+    problems: dict  # task_id -> evalplus problem dict (MBPP+ inputs already type-restored)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}" + (f" ({self.variant})" if self.variant else "")
+
+
+def resolve(name: str, version: str | None = None, variant: str | None = None) -> tuple[str, str, str | None]:
+    if name not in VERSIONS:
+        raise UserError(f"--dataset: unknown dataset {name!r}; choose one of {', '.join(VERSIONS)}")
+    default, versions = VERSIONS[name]
+    version = version or default
+    if version not in versions:
+        raise UserError(f"--version: {name} has no version {version!r}; staged: {', '.join(versions)}")
+    if variant is not None and variant not in versions[version]:
+        have = ", ".join(versions[version]) or "none"
+        raise UserError(f"--variant: {name} {version} has no {variant!r} variant; staged: {have}")
+    return name, version, variant
+
+
+def load(name: str, version: str | None = None, variant: str | None = None) -> Dataset:
+    return _load(*resolve(name, version, variant))
+
+
+@lru_cache(maxsize=8)
+def _load(name: str, version: str, variant: str | None) -> Dataset:
+    from harness import data
+
+    return from_file(name, data.fetch(DATA_NAMES[name], version, variant=variant), version, variant)
+
+
+def from_file(name: str, path: Path, version: str = "custom", variant: str | None = None) -> Dataset:
+    """Problems from an evalplus release file (.jsonl or .jsonl.gz), parsed by evalplus's loaders."""
+    from evalplus.data.mbpp import mbpp_deserialize_inputs
+    from evalplus.data.utils import completeness_check, stream_jsonl
+
+    with gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb") as f:
+        digest = hashlib.md5(f.read()).hexdigest()
+    problems = {task["task_id"]: task for task in stream_jsonl(str(path))}
+    if name == "mbpp":  # JSON lost tuples/sets/complex; evalplus's loader restores them per task
+        for task_id, task in problems.items():
+            task["base_input"] = mbpp_deserialize_inputs(task_id, task["base_input"])
+            task["plus_input"] = mbpp_deserialize_inputs(task_id, task["plus_input"])
+    completeness_check(f"{name} {version}", problems)
+    return Dataset(name, version, variant, Path(path), digest, problems)
+
+
+def known_elsewhere(task_id: str) -> list[str]:
+    """Staged dataset versions that do contain task_id (for did-you-mean on a wrong --version)."""
+    found = []
+    for name, (_, versions) in VERSIONS.items():
+        for version in versions:
+            try:
+                if task_id in _load(name, version, None).problems:
+                    found.append(f"{name} {version}")
+            except UserError:
+                continue
+    return found

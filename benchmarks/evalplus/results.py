@@ -1,0 +1,97 @@
+"""Write evalplus's eval_results.json, our richer per-sample verdicts.jsonl, and the one-line summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+from benchmarks import passk
+from benchmarks.evalplus.dataset import Dataset
+from benchmarks.evalplus.grade import SUITES, Graded
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, path)
+
+
+def _fail_tests(ds: Dataset, g: Graded, suite: str) -> list:
+    # evalplus (fast_check) reports only the last input it ran, for any non-pass status
+    idx = g.suites[suite]["fail_index"]
+    if idx is None:
+        return []
+    tests = [ds.problems[g.sample.task_id][f"{suite}_input"][idx]]
+    if ds.name == "mbpp":
+        from evalplus.data.mbpp import mbpp_serialize_inputs
+
+        tests = mbpp_serialize_inputs(g.sample.task_id, tests)
+    return tests
+
+
+def per_task_counts(ds: Dataset, graded: list[Graded]) -> tuple[list[int], list[int], list[int]]:
+    by_task: dict[str, list[Graded]] = defaultdict(list)
+    for g in graded:
+        by_task[g.sample.task_id].append(g)
+    tids = [t for t in ds.problems if t in by_task]
+    n = [len(by_task[t]) for t in tids]
+    base = [sum(g.status("base") == "pass" for g in by_task[t]) for t in tids]
+    plus = [sum(g.status("base") == "pass" and g.status("plus") == "pass" for g in by_task[t]) for t in tids]
+    return n, base, plus
+
+
+def pass_at_k(ds: Dataset, graded: list[Graded]) -> dict[str, dict]:
+    n, base, plus = per_task_counts(ds, graded)
+    return {"base": passk.pass_at_k(n, base), "plus": passk.pass_at_k(n, plus)}
+
+
+def eval_results(ds: Dataset, graded: list[Graded], pak: dict) -> dict:
+    by_task: dict[str, list[Graded]] = defaultdict(list)
+    for g in graded:
+        by_task[g.sample.task_id].append(g)
+    evals = {}
+    for tid in ds.problems:
+        if tid not in by_task:
+            continue
+        evals[tid] = [
+            {
+                "task_id": tid,
+                "solution": g.sample.solution,
+                "base_status": g.status("base"),
+                "plus_status": g.status("plus"),
+                "base_fail_tests": _fail_tests(ds, g, "base"),
+                "plus_fail_tests": _fail_tests(ds, g, "plus"),
+            }
+            for g in sorted(by_task[tid], key=lambda g: g.sample.index)
+        ]
+    return {
+        "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "hash": ds.hash,
+        "eval": evals,
+        "pass_at_k": {suite: {k: v["value"] for k, v in pak[suite].items()} for suite in SUITES},
+    }
+
+
+def verdict_rows(graded: list[Graded], policy_hash: str) -> list[dict]:
+    rows = []
+    for g in graded:
+        row = {"task_id": g.sample.task_id, "index": g.sample.index, "source": g.sample.source, "key": g.key,
+               "cached": g.cached, "policy": policy_hash}
+        for suite in SUITES:
+            row[suite] = {k: v for k, v in g.suites[suite].items() if k != "suite"}
+        row["plus_pass"] = g.status("base") == "pass" and g.status("plus") == "pass"
+        rows.append(row)
+    return rows
+
+
+def write(out_dir: Path, ds: Dataset, graded: list[Graded], policy_hash: str) -> dict:
+    pak = pass_at_k(ds, graded)
+    _atomic_write(out_dir / "eval_results.json", json.dumps(eval_results(ds, graded, pak), default=repr))
+    rows = verdict_rows(graded, policy_hash)
+    _atomic_write(out_dir / "verdicts.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    return pak
