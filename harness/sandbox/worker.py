@@ -67,6 +67,14 @@ def _read_small(path):
         os.close(fd)
 
 
+def _write_small(path, data):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _oom_kills(cg_memory):
     for line in _read_small(cg_memory + "/memory.oom_control").split(b"\n"):
         if line.startswith(b"oom_kill "):
@@ -137,11 +145,12 @@ class Server:
             import ctypes  # imported only here: every module the template holds makes each fork dearer
 
             ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come back to us to reap
-        for cg in (self.cg_memory, self.cg_pids):
-            if cg:
-                # Programs inherit the cgroup from us at fork, so no program pays for a migration.
-                with open(cg + "/cgroup.procs", "w") as f:
-                    f.write("0")
+        if self.cg_pids:
+            # Programs inherit the pids cgroup from us at fork; we count as one process in it.
+            _write_small(self.cg_pids + "/cgroup.procs", b"0")
+        # The memory cgroup holds programs only: their files stay charged to it after they die, and an
+        # OOM kill must never have us to pick. Each child moves itself in (measured: ~35 us).
+        self.cg_memory_fd = os.open(self.cg_memory + "/cgroup.procs", os.O_WRONLY) if self.cg_memory else None
         self.oom_seen = _oom_kills(self.cg_memory) if self.cg_memory else 0
         self.set_memory(cfg["memory_mb"])
         # Set once here and inherited: each fork then does less.
@@ -233,6 +242,8 @@ class Server:
     def child(self, code, in_fd, timeout, memory_mb):
         try:
             os.setsid()
+            if self.cg_memory_fd is not None:
+                os.write(self.cg_memory_fd, b"0")
             os.dup2(in_fd, 0)
             os.dup2(self.out_fd, 1)
             os.dup2(self.err_fd, 2)
@@ -441,6 +452,12 @@ def run_program(code, filename):
         except BaseException:
             pass
         status = 1
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()  # like the interpreter: wait for non-daemon threads before atexit
+        except BaseException:
+            pass
     try:
         atexit._run_exitfuncs()
     except BaseException:

@@ -196,3 +196,10 @@ def test_the_interpreter_inside_is_configurable(version):
 def test_a_missing_interpreter_is_a_user_error():
     with pytest.raises(UserError, match="does not run"):
         Sandbox(Policy(python="/nonexistent/python3"), workers=1).start()
+
+
+def test_exit_waits_for_threads_like_python_does(sandbox):
+    v = run_one(sandbox, "import threading, time\n"
+                         "threading.Thread(target=lambda: (time.sleep(0.2), print('thread'))).start()\n"
+                         "print('main')\n")
+    assert (v.status, v.stdout) == ("pass", "main\nthread\n")

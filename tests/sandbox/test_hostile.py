@@ -249,3 +249,16 @@ def test_sysv_shared_memory_does_not_carry_over():
         assert made.stdout == "True\n"
         seen = run_one(sb, "print(len(open('/proc/sysvipc/shm').read().splitlines()) - 1)\n")
         assert seen.stdout == "0\n"
+
+
+def test_filling_the_disk(sandbox):
+    v = run_one(sandbox, code("""
+        i = 0
+        while True:
+            with open(f"f{i}", "wb") as f:
+                f.write(b"x" * 60000)
+            i += 1
+    """))
+    assert v.status == "memory", v  # files in the working dir count against the memory cgroup
+    assert_host_clean(sandbox)
+    assert run_one(sandbox, "import os\nprint(len(os.listdir('.')))\n").stdout == "1\n"
