@@ -192,3 +192,30 @@ def test_selfcodealign_fewshot_file_parses():
         parse_fewshot("### Example 1\n[Code]\nx\n[Property]\np\n[Instruction]\ni\n[Response]\nr\n", "f.txt")
     with pytest.raises(UserError, match="f.txt:1:"):
         parse_fewshot("stray\n", "f.txt")
+
+
+def test_base_style_solutions_start_with_the_task_prompt(tmp_path, tiny_model):
+    need_data()
+    from benchmarks.evalplus import dataset
+    from generation.codegen import CodegenConfig, run_codegen
+
+    cfg = CodegenConfig(benchmark="mbpp", model=str(tiny_model), backend="hf", tasks=["2", "3"],
+                        max_new_tokens=8, prompt_style="base")
+    summary = run_codegen(cfg, tmp_path / "out", progress=False)
+    assert summary["prompt_style"] == "base" and summary["chat_template_sha256"]
+    problems = dataset.load("mbpp").problems
+    raw = [json.loads(line) for line in (tmp_path / "out" / "samples.raw.jsonl").read_text().splitlines()]
+    for row in raw:
+        assert row["solution"].startswith(problems[row["task_id"]]["prompt"].strip() + "\n")
+    gens = [json.loads(line) for line in (tmp_path / "out" / "generations.jsonl").read_text().splitlines()]
+    assert summary["hit_max_new_tokens"] == sum(g["finish_reason"] == "length" for g in gens)
+    assert all(g["completion_tokens"] <= 8 for g in gens)
+
+
+def test_openai_backend_without_a_server_is_a_user_error(tmp_path, tiny_model):
+    need_data()
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}
+    r = subprocess.run([*SCA, "generate", "--benchmark", "humaneval", "--model", str(tiny_model), "--backend",
+                        "openai", "--tasks", "0", "--out", str(tmp_path / "o")], cwd=REPO, capture_output=True,
+                       text=True, timeout=120, env=env)
+    assert r.returncode == 2 and "--base-url" in r.stderr and "Traceback" not in r.stderr
