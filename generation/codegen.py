@@ -107,12 +107,6 @@ def resolve_style(cfg: CodegenConfig, tokenizer) -> str:
     return "instruct" if getattr(tokenizer, "chat_template", None) else "base"
 
 
-def _write_jsonl(path: Path, rows) -> None:
-    from harness.artifacts import write_jsonl
-
-    write_jsonl(path, rows)
-
-
 def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, progress: bool = True) -> dict:
     """Generate samples for every selected task; return the summary also written to OUT/generation.json."""
     from evalplus.sanitize import sanitize
@@ -122,7 +116,7 @@ def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, pr
     from generation.backends import GenerationRequest, get_backend
     from generation.backends.base import canonical_json, sha256_text
     from generation.prompts import build_prompt, chat_template_sha256
-    from harness.artifacts import atomic_write_text, file_digest
+    from harness.artifacts import atomic_write_text, file_digest, write_jsonl
 
     if not cfg.model:
         raise UserError("--model: required (a local path or a hub id)")
@@ -158,9 +152,9 @@ def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, pr
                                 "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
                                 "completion_tokens": c.completion_tokens, "completion": c.text})
             truncated += c.finish_reason == "length"
-    _write_jsonl(out_dir / "samples.jsonl", samples)
-    _write_jsonl(out_dir / "samples.raw.jsonl", raw)
-    _write_jsonl(out_dir / "generations.jsonl", generations)
+    write_jsonl(out_dir / "samples.jsonl", samples)
+    write_jsonl(out_dir / "samples.raw.jsonl", raw)
+    write_jsonl(out_dir / "generations.jsonl", generations)
 
     info = models.lookup(cfg.model)
     prompt_hashes = {p.task_id: p.sha256 for p in prompts}
