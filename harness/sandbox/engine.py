@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import errno
-import marshal
 import logging
+import marshal
 import os
 import selectors
+import shutil
 import struct
 import subprocess
 import tempfile
@@ -39,7 +40,8 @@ class _Worker:
         sb = self.sandbox
         with open(self.log_path, "ab") as err:
             self.proc = subprocess.Popen(sb._commands[self.index], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=err, env=sb._env, start_new_session=True, close_fds=True)
+                                         stderr=err, env=sb._envs[self.index], start_new_session=True,
+                                         close_fds=True)
         for f in (self.proc.stdin, self.proc.stdout):
             os.set_blocking(f.fileno(), False)
         self.rbuf.clear()
@@ -123,7 +125,8 @@ class Sandbox:
         self._cgroups = hostmod.Cgroups(self.host, self.workers, self.policy.max_processes) if (
             self.host.cgroup_memory or self.host.cgroup_pids) else None
         pid = os.getpid()
-        self._commands = []
+        self._commands: list[list[str]] = []
+        self._envs: list[dict[str, str]] = []
         self.uids = []
         for i in range(self.workers):
             workdir = hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap else str(self._tmp / f"work{i}")
@@ -139,8 +142,7 @@ class Sandbox:
                       "ncpu": os.cpu_count() or 1, "sys_path": sys_path,
                       "rlimit_nproc": self.policy.max_processes if (self.host.root and not cg[1]) else None}
             self._commands.append(hostmod.worker_command(self.host, python, config, cg))
-        self._env = hostmod.program_env(self.policy.env, hostmod.IN_SANDBOX_WORKDIR if self.host.bwrap
-                                        else str(self._tmp / "work0"))
+            self._envs.append(hostmod.program_env(self.policy.env, workdir))
         self._pool = [_Worker(self, i) for i in range(self.workers)]
         for w in self._pool:
             w.start()
@@ -159,8 +161,6 @@ class Sandbox:
             self._cgroups.remove()
             self._cgroups = None
         if self._tmp:
-            import shutil
-
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
@@ -173,18 +173,23 @@ class Sandbox:
             if verdict.status == "timeout":
                 held.append((program, verdict))
             else:
-                yield verdict
+                yield self._count(verdict)
         if not held:
             return
         # Re-run each timeout alone, the rest of the pool idle, so machine load cannot make the verdict.
-        first = {p.id: v for p, v in held}
+        first = {id(p): v for p, v in held}
         for verdict, program in self._execute(iter(p for p, _ in held), self._pool[:1]):
             verdict.rechecked = True
-            verdict.attempts += first[program.id].attempts
+            verdict.attempts += first[id(program)].attempts
             self.stats["timeouts_rechecked"] += 1
             if verdict.status != "timeout":
                 self.stats["timeouts_flipped"] += 1
-            yield verdict
+            yield self._count(verdict)
+
+    def _count(self, verdict: Verdict) -> Verdict:
+        self.stats["programs"] += 1
+        self.stats[verdict.status] += 1
+        return verdict
 
     def _policy_hash(self, program: Program) -> str:
         key = (program.timeout_s, program.memory_mb)
@@ -309,8 +314,6 @@ class Sandbox:
             self.stats["infra_retries"] += 1
             retry.append((program, attempt + 1))
             return
-        self.stats["programs"] += 1
-        self.stats[result["status"]] += 1
         ready.append((Verdict(id=program.id, status=result["status"], exit_code=result["exit_code"],
                               stdout=result["stdout"], stderr=result["stderr"], duration_s=result["duration_s"],
                               policy=self._policy_hash(program), error_type=result["error_type"],

@@ -168,9 +168,11 @@ def empty_cgroup(path: Path | None, wait_s: float = 5.0) -> None:
     if path is None:
         return
     deadline = time.monotonic() + wait_s
+    counter = path / "pids.current"
     while time.monotonic() < deadline:
         pids = (path / "cgroup.procs").read_text().split()
-        if not pids:
+        # Zombies are no longer listed but still counted until the host's init reaps them.
+        if not pids and (not counter.exists() or counter.read_text().strip() == "0"):
             return
         for pid in pids:
             try:
@@ -223,8 +225,8 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
     if not host.bwrap:
         return argv + [server, arg]
     # --new-session: no controlling terminal to inject keystrokes into (TIOCSTI).
-    cmd = [host.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-           "--as-pid-1", "--hostname", "sandbox", "--cap-drop", "ALL"]
+    cmd = [host.bwrap, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+           "--unshare-uts", "--as-pid-1", "--hostname", "sandbox", "--cap-drop", "ALL"]
     if host.root:
         for cap in WORKER_CAPS:
             cmd += ["--cap-add", cap]

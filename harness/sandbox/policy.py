@@ -14,11 +14,13 @@ STATUSES = ("pass", "fail", "timeout", "memory", "output_limit", "killed", "infr
 class Policy:
     """Limits for every program; its hash is recorded with every verdict.
 
-    memory_mb bounds resident memory (RAM + swap + files written to the working dir) of the program and all
-    it starts, through a memory cgroup; only where cgroups are not writable does it fall back to an
-    address-space rlimit, which also stops many-thread programs from starting threads.
+    memory_mb bounds the resident memory of the program and everything it starts, plus the files it writes
+    (working dir, /dev/shm), through a memory cgroup that holds only the program's processes. Only where
+    cgroups are not writable does it fall back to an address-space rlimit, which also stops many-thread
+    programs from starting threads.
+    max_processes bounds processes and threads at once (pids cgroup; RLIMIT_NPROC on the program's uid without).
     output_limit_bytes caps stdout and stderr each (and any single file the program writes).
-    timeout_s is wall-clock; CPU time is capped at timeout_s x cores + 2 s as a backstop.
+    timeout_s is wall-clock; CPU time is capped at timeout_s x cores + 2 s as a backstop, counted as timeout.
     """
 
     timeout_s: float = 10.0

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from harness.sandbox import Program, Sandbox
+from harness.sandbox import Sandbox
 
 from .conftest import HOSTILE_POLICY, assert_host_clean, run_one
 
