@@ -204,3 +204,15 @@ def test_exit_waits_for_threads_like_python_does(sandbox):
                          "threading.Thread(target=lambda: (time.sleep(0.2), print('thread'))).start()\n"
                          "print('main')\n")
     assert (v.status, v.stdout) == ("pass", "main\nthread\n")
+
+
+def test_cgroups_left_by_a_killed_harness_are_cleared_at_start():
+    from harness.sandbox import host
+
+    probe = host.probe()
+    if not probe.cgroup_pids:
+        pytest.skip("cgroups are not writable here")
+    stale = probe.cgroup_pids / "sca" / "999999999-1" / "w0"  # no such pid: its owner is gone
+    stale.mkdir(parents=True, exist_ok=True)
+    with Sandbox(Policy(), workers=1):
+        assert not stale.parent.exists()
