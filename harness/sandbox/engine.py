@@ -81,6 +81,7 @@ class Sandbox:
 
     Timeouts are re-run once, alone, after everything else finished; `stats["timeouts_flipped"]` counts the
     ones that then passed the limit. `isolation` says how each layer is provided on this host.
+    One `run` at a time per Sandbox (it is not thread-safe); an abandoned run restarts the busy workers.
     """
 
     def __init__(self, policy: Policy | None = None, workers: int | None = None, *, use_bwrap: bool = True):
