@@ -9,6 +9,7 @@ import marshal
 import os
 import selectors
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -51,11 +52,18 @@ class _Worker:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """End the worker. Gracefully = EOF on its requests, so bwrap reaps it and no zombie waits on init."""
         if self.proc is None:
             return
+        if graceful and not self.inflight:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
         try:
-            os.killpg(self.proc.pid, 9)
+            os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         for f in (self.proc.stdin, self.proc.stdout):
@@ -156,7 +164,7 @@ class Sandbox:
 
     def close(self) -> None:
         for w in self._pool:
-            w.stop()
+            w.stop(graceful=True)
         self._pool = []
         if self._cgroups:
             self._cgroups.remove()
