@@ -35,6 +35,7 @@ class _Worker:
         self.rbuf = bytearray()
         self.wbuf = bytearray()
         self.head_started = 0.0
+        self.watching_stdin = False
         self.log_path = sandbox._tmp / f"worker{index}.log"
 
     def start(self) -> None:
@@ -47,6 +48,7 @@ class _Worker:
             os.set_blocking(f.fileno(), False)
         self.rbuf.clear()
         self.wbuf.clear()
+        self.watching_stdin = False
 
     @property
     def alive(self) -> bool:
@@ -238,21 +240,21 @@ class Sandbox:
                 for w in pool:
                     # One program per worker at a time: queueing more measured no faster, and a queued
                     # program would wait behind a slow one.
-                    while not w.inflight:
-                        if retry:
-                            item = retry.popleft()
-                        elif not exhausted:
-                            try:
-                                item = (next(programs), 1)
-                            except StopIteration:
-                                exhausted = True
-                                break
-                        else:
-                            break
-                        if not w.inflight:
-                            w.head_started = time.monotonic()
-                        w.wbuf += self._encode(item[0])
-                        w.inflight.append(item)
+                    if w.inflight:
+                        continue
+                    if retry:
+                        item = retry.popleft()
+                    elif exhausted:
+                        continue
+                    else:
+                        try:
+                            item = (next(programs), 1)
+                        except StopIteration:
+                            exhausted = True
+                            continue
+                    w.head_started = time.monotonic()
+                    w.wbuf += self._encode(item[0])
+                    w.inflight.append(item)
                     self._flush(w, sel)
                 if not any(w.inflight for w in pool) and not retry and exhausted:
                     return
@@ -267,33 +269,37 @@ class Sandbox:
                     yield ready.popleft()
         finally:
             for w in pool:
-                if w.proc is not None:
-                    try:
-                        sel.unregister(w.proc.stdout)
-                    except (KeyError, ValueError):
-                        pass
+                self._unwatch(w, sel)
                 if w.inflight:  # abandoned mid-run: its queued results are stale
                     w.inflight.clear()
                     w.stop()
             sel.close()
 
     def _flush(self, w: _Worker, sel: selectors.BaseSelector) -> None:
-        events = selectors.EVENT_READ
-        if w.wbuf and w.alive:
+        """Write what fits of the worker's pending request; watch its stdin for room only while some is left."""
+        if w.wbuf and w.proc is not None:
             try:
-                sent = os.write(w.proc.stdin.fileno(), w.wbuf)
-                del w.wbuf[:sent]
+                del w.wbuf[:os.write(w.proc.stdin.fileno(), w.wbuf)]
             except BlockingIOError:
                 pass
-            except BrokenPipeError:
+            except (BrokenPipeError, ValueError):
                 w.wbuf.clear()  # the read side sees EOF and handles the dead worker
-            if w.wbuf:
-                events |= selectors.EVENT_WRITE
-        if w.proc is not None:
+        want = bool(w.wbuf)
+        if want != w.watching_stdin:
+            if want:
+                sel.register(w.proc.stdin, selectors.EVENT_WRITE, w)
+            else:
+                sel.unregister(w.proc.stdin)
+            w.watching_stdin = want
+
+    @staticmethod
+    def _unwatch(w: _Worker, sel: selectors.BaseSelector) -> None:
+        for f in ((w.proc.stdout, w.proc.stdin) if w.proc is not None else ()):
             try:
-                sel.modify(w.proc.stdout, events, w)
+                sel.unregister(f)
             except (KeyError, ValueError):
                 pass
+        w.watching_stdin = False
 
     def _receive(self, w: _Worker, ready, retry, sel) -> None:
         try:
@@ -330,10 +336,7 @@ class Sandbox:
 
     def _lost(self, w: _Worker, reason: str, ready, retry, sel) -> None:
         """A worker died or hung: its programs are infra errors (retried), and it is replaced."""
-        try:
-            sel.unregister(w.proc.stdout)
-        except (KeyError, ValueError):
-            pass
+        self._unwatch(w, sel)
         inflight = list(w.inflight)
         w.inflight.clear()
         w.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import signal
@@ -216,3 +217,14 @@ def test_cgroups_left_by_a_killed_harness_are_cleared_at_start():
     stale.mkdir(parents=True, exist_ok=True)
     with Sandbox(Policy(), workers=1):
         assert not stale.parent.exists()
+
+
+def test_large_inputs_and_outputs_pass_through_whole(sandbox):
+    blob = os.urandom(3 * 1024 * 1024)
+    stdin = "x" * (2 * 1024 * 1024)
+    v = run_one(sandbox, "import hashlib, sys\ndata = sys.stdin.read()\n"
+                         "print(len(data), hashlib.sha256(open('blob', 'rb').read()).hexdigest())\n"
+                         "sys.stdout.write('y' * 60000)\n", stdin=stdin, files={"blob": blob})
+    assert v.status == "pass", v
+    assert v.stdout.startswith(f"{len(stdin)} {hashlib.sha256(blob).hexdigest()}\n")
+    assert v.stdout.endswith("y" * 60000)
