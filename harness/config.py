@@ -81,6 +81,11 @@ def _merge(base: dict, top: dict, origins: dict[str, str], source: str, prefix: 
     out = dict(base)
     for key, value in top.items():
         dotted = f"{prefix}{key}"
+        if value is None and key in out:  # `key: null` drops an inherited key (or a whole stage)
+            del out[key]
+            for old in [k for k in origins if k == dotted or k.startswith(dotted + ".")]:
+                del origins[old]
+            continue
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value, origins, source, dotted + ".")
         else:

@@ -113,3 +113,12 @@ def test_make_variable_overrides(tmp_path, base):
                          capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.returncode != 0
     assert "command line: stages.produce.with.nn: unknown key (did you mean 'n'?)" in out.stderr
+
+
+def test_null_drops_an_inherited_stage(tmp_path, base):
+    recipe = child(tmp_path, "stages:\n  scale: null\n")
+    loaded = load_recipe(recipe)
+    assert list(loaded.recipe.stages) == ["produce"]
+    with pytest.raises(UserError, match="unknown stage 'produce'"):
+        load_recipe(recipe, ["stages.produce=null", "stages.other.uses=" + TOY + ":scale",
+                             "stages.other.inputs=[produce]"])
