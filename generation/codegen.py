@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
+from harness.provenance import package_versions
 from harness.stages import stage
-
-PACKAGES = ("sca", "torch", "transformers", "evalplus", "openai", "vllm")
-
 
 class CodegenConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
@@ -41,16 +37,6 @@ class CodegenConfig(BaseModel):
     prompt_style: Literal["auto", "base", "instruct"] = "auto"
     tokenizer: str | None = None  # where to find the chat template, if not next to the model
     backend_options: dict = Field(default_factory=dict)
-
-
-def package_versions() -> dict:
-    found = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return found
 
 
 def pick_backend(name: str) -> str:
@@ -187,7 +173,7 @@ def generate_stage(cfg: CodegenConfig, inputs: dict, ctx) -> None:
         art = next(iter(inputs.values())).path
         # Model-producing stages (tiny_model, sft) keep the model under model/.
         cfg = cfg.model_copy(update={"model": str(art / "model" if (art / "model").is_dir() else art)})
-    summary = run_codegen(cfg, ctx.out_dir, progress=getattr(ctx, "_progress", True))
+    summary = run_codegen(cfg, ctx.out_dir, progress=ctx.progress)
     ctx.counts.update({"samples": summary["samples"], "tasks": summary["tasks"]})
     ctx.log({"hit_max_new_tokens": summary["hit_max_new_tokens"], "samples": summary["samples"],
              "requests_generated": summary["requests"]["generated"],

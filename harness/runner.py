@@ -5,16 +5,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import platform
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -23,42 +18,12 @@ from pydantic import BaseModel
 from harness import artifacts
 from harness.artifacts import MANIFEST, METRICS, Artifact
 from harness.config import LoadedRecipe
+from harness.provenance import code_version, host_info, package_versions
 from harness.stages import resolve_stage
-
-TRACKED_PACKAGES = ("sca", "torch", "transformers", "trl", "datasets", "accelerate", "peft", "evalplus",
-                    "wandb", "vllm", "pydantic")
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def code_version() -> dict:
-    """Git commit and dirty flag of the checkout this code runs from (None outside a checkout)."""
-    repo = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-        dirty = bool(subprocess.run(["git", "-C", str(repo), "status", "--porcelain"], capture_output=True,
-                                    text=True, timeout=10).stdout.strip()) if commit else None
-    except (OSError, subprocess.SubprocessError):
-        commit, dirty = None, None
-    return {"commit": commit, "dirty": dirty}
-
-
-def package_versions() -> dict:
-    versions = {}
-    for name in TRACKED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
-
-
-def host_info() -> dict:
-    return {"hostname": socket.gethostname(), "platform": platform.platform(), "python": sys.version.split()[0],
-            "cpus": os.cpu_count()}
 
 
 class StageContext:
@@ -72,7 +37,7 @@ class StageContext:
         self.metrics: dict = {}
         self.resumed_shards = 0
         self._run = tracking_run
-        self._progress = progress
+        self.progress = progress
 
     def write_records(self, name: str, records: Iterable[dict]) -> int:
         n = artifacts.write_jsonl(self.out_dir / f"{name}.jsonl", records)
@@ -82,7 +47,7 @@ class StageContext:
     def map_shards(self, name: str, items: Sequence, fn: Callable[[Sequence], Iterable[dict]],
                    num_shards: int) -> int:
         """Resumable sharded map; writes `name.jsonl` with exactly one copy of every record."""
-        n, reused = artifacts.run_shards(self.out_dir, name, items, fn, num_shards, self._progress)
+        n, reused = artifacts.run_shards(self.out_dir, name, items, fn, num_shards, self.progress)
         self.counts[name] = n
         self.resumed_shards += reused
         return n
