@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sanitize", action="store_true",
                         help="extract code from raw model output first; reports how many verdicts that changes")
     parser.add_argument("--workers", type=int, help="parallel sandbox programs (default: CPU count)")
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="samples per sandbox program (results are saved, and resume, per program)")
     parser.add_argument("--no-cache", action="store_true", help="ignore cached verdicts (new ones are still saved)")
     parser.add_argument("--min-time-limit", type=float, default=1.0, help="seconds per input, at least (evalplus: 1)")
     parser.add_argument("--gt-time-limit-factor", type=float, default=4.0,
@@ -36,8 +38,10 @@ def main(args: argparse.Namespace) -> int:
     from benchmarks.evalplus.grade import Grader
     from benchmarks.evalplus.sanitize import flips, sanitize_samples
 
-    if args.workers is not None and args.workers < 1:
-        raise UserError(f"--workers: must be at least 1, got {args.workers}")
+    for flag in ("workers", "batch_size"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UserError(f"--{flag.replace('_', '-')}: must be at least 1, got {value}")
     if args.min_time_limit <= 0 or args.gt_time_limit_factor <= 0:
         raise UserError("--min-time-limit / --gt-time-limit-factor: must be positive")
     started = time.perf_counter()
@@ -54,7 +58,7 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     gt = groundtruth.load(ds)
     gt_s = time.perf_counter() - t0
-    grader = Grader(ds, gt, workers=args.workers, min_time_limit=args.min_time_limit,
+    grader = Grader(ds, gt, workers=args.workers, batch_size=args.batch_size, min_time_limit=args.min_time_limit,
                     gt_time_limit_factor=args.gt_time_limit_factor, use_cache=not args.no_cache)
     t0 = time.perf_counter()
     sanitizer = None

@@ -20,8 +20,9 @@ from benchmarks.evalplus.dataset import Dataset
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SCA_CACHE_DIR") or Path.home() / ".cache" / "sca"
-    return Path(root) / "evalplus"
+    from harness import data
+
+    return data.cache_dir() / "evalplus"
 
 
 def cache_path(ds: Dataset) -> Path:

@@ -25,8 +25,12 @@ def flips(raw: list[Graded], clean: list[Graded]) -> dict:
             continue
         out["changed"] += 1
         out["emptied"] += not c.sample.solution.strip()
-        for suite in SUITES:
-            before, after = r.status(suite) == "pass", c.status(suite) == "pass"
+        for suite in SUITES:  # "plus" counts as passing only with base, as in pass@k
+            before, after = _passes(r, suite), _passes(c, suite)
             if before != after:
                 out[suite]["fail_to_pass" if after else "pass_to_fail"] += 1
     return out
+
+
+def _passes(g: Graded, suite: str) -> bool:
+    return g.status("base") == "pass" and g.status(suite) == "pass"

@@ -76,7 +76,8 @@ def test_resume_after_kill(tmp_path, cache_env):
     samples = _samples(tmp_path, [looping])
     cache = cache_env / "evalplus" / "verdicts" / "fe585eb4df8c88d844eeb463ea4d0302.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "evaluate", "--dataset", "humaneval",
-                             "--samples", str(samples), "--out", str(tmp_path / "a"), "--workers", "1"],
+                             "--samples", str(samples), "--out", str(tmp_path / "a"), "--workers", "1",
+                             "--batch-size", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 300

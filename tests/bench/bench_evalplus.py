@@ -1,0 +1,114 @@
+"""`sca evaluate` vs installed evalplus 0.3.1 on the same samples, ground truth warm for both.
+
+    .venv/bin/python tests/bench/bench_evalplus.py [--sets 3] [--workers N] [--evalplus-parallel N]
+
+Samples: the pr247 HumanEval+ v0.1.10 result files (3 models x 164 tasks = 492 distinct solutions).
+Both graders get the same ground truth (ours, written into evalplus's cache under its own key), so
+both use the same per-input time limits. Prints both wall times, their ratio, whether every verdict
+matches, and the floor: the time-limit waiting of looping solutions that no grader can skip.
+Target (issue #4): >= 5x faster with identical verdicts. Other load on the machine slows both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+MODELS = ["meta-llama--Meta-Llama-3-8B-Instruct", "meta-llama--Meta-Llama-3-8B", "mistralai--Mistral-7B-Instruct-v0.2"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=int, default=3, choices=[1, 2, 3])
+    parser.add_argument("--workers", type=int, default=os.cpu_count())
+    parser.add_argument("--evalplus-parallel", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                        help="evalplus's own default is cpu_count // 2")
+    args = parser.parse_args()
+
+    if not os.environ.get("SCA_DATA_DIR") and (Path(__file__).resolve().parents[3] / "shared" / "data").is_dir():
+        os.environ["SCA_DATA_DIR"] = str(Path(__file__).resolve().parents[3] / "shared" / "data")
+    from benchmarks.evalplus import dataset, groundtruth
+    from harness import data
+    from tests.evalplus.reference import run_evalplus, statuses
+
+    work = Path(tempfile.mkdtemp(prefix="bench-evalplus-"))
+    os.environ["SCA_CACHE_DIR"] = str(work / "sca-cache")
+    try:
+        ds = dataset.load("humaneval")
+        t0 = time.perf_counter()
+        gt = groundtruth.load(ds)
+        print(f"ground truth (ours, cold): {time.perf_counter() - t0:.1f}s", flush=True)
+
+        rows = []
+        for model in MODELS[: args.sets]:
+            doc = json.loads(data.reference_path(f"evalplus-pr247/humaneval--{model}_vllm_temp_0.0-sanitized_eval_results.json").read_text())
+            rows += [{"task_id": t, "solution": r["solution"]} for t, entries in doc["eval"].items() for r in entries]
+        samples = work / "samples.jsonl"
+        samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        n_distinct = len({(r["task_id"], r["solution"]) for r in rows})
+
+        # evalplus keys its ground truth by the md5 of the dataset file; an uncompressed copy has ours.
+        plain = work / "HumanEvalPlus.jsonl"
+        with gzip.open(ds.path, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        home = work / "evalplus-home"
+        (home / "cache" / "evalplus").mkdir(parents=True)
+        shutil.copy(groundtruth.cache_path(ds), home / "cache" / "evalplus" / f"{ds.hash}.pkl")
+
+        t0 = time.perf_counter()
+        theirs = run_evalplus("humaneval", plain, samples, home, parallel=args.evalplus_parallel)
+        evalplus_s = time.perf_counter() - t0
+
+        out = work / "ours"
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "harness.cli", "evaluate", "--dataset", "humaneval",
+                               "--samples", str(samples), "--out", str(out), "--no-cache",
+                               "--workers", str(args.workers)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ours_s = time.perf_counter() - t0
+        if proc.returncode != 0:
+            print("sca evaluate failed", file=sys.stderr)
+            return 1
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        ours = json.loads((out / "eval_results.json").read_text())
+        a, b = statuses(ours), statuses(theirs)
+        diffs = sorted(k for k in b if a.get(k) != b[k])
+
+        # The floor: every check that ended on a time limit had to wait it out, spread over the workers.
+        waited = 0.0
+        for line in (out / "verdicts.jsonl").read_text().splitlines():
+            v = json.loads(line)
+            for suite in ("base", "plus"):
+                s = v[suite]
+                if s["status"] == "timeout" or s["error_type"] == "TimeoutException":
+                    waited += s["duration_s"]
+        floor = waited / args.workers
+
+        load = os.getloadavg()[0]
+        print(f"samples: {len(rows)} ({n_distinct} distinct), HumanEval+ v0.1.10, ground truth warm for both")
+        print(f"evalplus 0.3.1 (parallel={args.evalplus_parallel}): {evalplus_s:.1f}s wall")
+        print(f"sca evaluate (workers={args.workers}): {ours_s:.1f}s wall "
+              f"(grading {summary['seconds']['grading']:.1f}s, re-checked {summary['grader']['rechecked']})")
+        print(f"speedup: {evalplus_s / ours_s:.2f}x (target >= 5x)")
+        print(f"time-limit floor: {floor:.1f}s ({waited:.1f}s of limits waited out / {args.workers} workers); "
+              f"ours is {ours_s / max(floor, 1e-9):.2f}x the floor")
+        print(f"verdicts identical: {len(b) - len(diffs)}/{len(b)}" + (f"; differ: {diffs[:10]}" if diffs else ""))
+        print(f"pass@1 ours: base {summary['pass@1']['base']:.4f} plus {summary['pass@1']['plus']:.4f}")
+        print(f"load average at end: {load:.2f} on {os.cpu_count()} CPUs")
+        return 0 if not diffs else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
