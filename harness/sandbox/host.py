@@ -235,7 +235,11 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
             cmd += ["--symlink", os.readlink(d), d]
         elif os.path.isdir(d):
             cmd += ["--ro-bind", d, d]
-    made: set[str] = set()
+    # /dev/shm is scratch for multiprocessing's semaphores; the worker empties it after every program.
+    # The private /tmp comes before the interpreter binds, so a venv that lives under the host's /tmp
+    # (a CI checkout, say) stays visible on top of it.
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    made: set[str] = {"/tmp"}
     for d in interpreter(python)[0]:
         # bwrap would create missing parents as 0700, hiding the interpreter from the program's uid.
         parents = [p for p in Path(d).parents if str(p) != "/"][::-1]
@@ -244,9 +248,7 @@ def worker_command(host: Host, python: str, config: dict, cg: tuple[Path | None,
                 made.add(parent)
                 cmd += ["--perms", "0755", "--dir", parent]
         cmd += ["--ro-bind", d, d]
-    # /dev/shm is scratch for multiprocessing's semaphores; the worker empties it after every program.
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp",
-            "--ro-bind", server, IN_SANDBOX_SERVER]
+    cmd += ["--ro-bind", server, IN_SANDBOX_SERVER]
     for path, name in zip(cg, ("memory", "pids")):
         if path:
             cmd += ["--bind", str(path), f"{IN_SANDBOX_CG}/{name}"]

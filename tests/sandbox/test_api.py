@@ -195,6 +195,23 @@ def test_the_interpreter_inside_is_configurable(version):
         assert run_one(sb, "while True: pass\n").status == "timeout"
 
 
+def test_an_interpreter_under_the_hosts_tmp_stays_visible(tmp_path):
+    """A checkout (and its venv) under /tmp, as in CI, must not vanish behind the private /tmp."""
+    import subprocess
+    import sys
+
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    (site,) = venv.glob("lib/python3*/site-packages")
+    (site / "probe_module_in_venv.py").write_text("WHERE = __file__\n")
+    with Sandbox(Policy(python=str(venv / "bin" / "python"), timeout_s=5.0), workers=1) as sb:
+        v = run_one(sb, "import probe_module_in_venv as m\nprint(m.WHERE)\n")
+        assert (v.status, v.stdout) == ("pass", f"{site}/probe_module_in_venv.py\n"), v
+        host_tmp = run_one(sb, f"import os\nprint(sorted(os.listdir({str(tmp_path)!r})))\n")
+        assert host_tmp.stdout == "['venv']\n", host_tmp  # only the venv, not the rest of the host's /tmp
+
+
 def test_a_missing_interpreter_is_a_user_error():
     with pytest.raises(UserError, match="does not run"):
         Sandbox(Policy(python="/nonexistent/python3"), workers=1).start()
