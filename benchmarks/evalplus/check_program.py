@@ -99,9 +99,6 @@ def _children_cpu() -> float:
 
 
 def main() -> None:
-    with open("job.pkl", "rb") as f:
-        job = pickle.load(f)
-    job["tasks"] = {tid: pickle.loads(zlib.decompress(blob)) for tid, blob in job["tasks"].items()}
     # evalplus makes a temp dir per check; keep it inside our writable working dir.
     os.environ["TMPDIR"] = os.getcwd()
     tempfile.tempdir = None
@@ -113,6 +110,11 @@ def main() -> None:
 
     import evalplus.eval as ev
     from evalplus.eval.utils import TimeoutException, swallow_io
+
+    base_size = _vm_size()  # before any task data, which evalplus's worker also holds on top
+    with open("job.pkl", "rb") as f:
+        job = pickle.load(f)
+    job["tasks"] = {tid: pickle.loads(zlib.decompress(blob)) for tid, blob in job["tasks"].items()}
 
     ev.time_limit = load_fair_time_limit(TimeoutException)  # unsafe_execute looks it up at call time
 
@@ -151,10 +153,10 @@ def main() -> None:
                 task[suite]["expected"] = trusted_exec(task["canonical"], task[suite]["inputs"],
                                                        task["entry_point"], output_not_none=task["output_not_none"])
 
-    # evalplus checks in a child of a process that holds the whole dataset and ground truth, under a
-    # 4 GiB RLIMIT_AS, so a memory-hungry solution's headroom is 4 GiB minus all of that. Reserve the
-    # same address space (PROT_NONE: costs no memory) so MemoryError strikes where it does there.
-    reserve = job["address_space"] - _vm_size()
+    # evalplus checks in a child of a worker forked from a process that holds the whole dataset and
+    # ground truth, plus the task's own data, under a 4 GiB RLIMIT_AS. Reserve the same address space
+    # (PROT_NONE: costs no memory) so a memory-hungry solution hits MemoryError where it does there.
+    reserve = job["address_space"] - base_size
     if reserve > 0:
         _reservation = mmap.mmap(-1, reserve, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE,
                                  prot=0)  # PROT_NONE; noqa: F841 (kept mapped for every child)

@@ -4,7 +4,8 @@ Each sandbox program carries a batch of checks (solution x suite) plus only the 
 so interpreter start-up and data loading are paid once per batch, not once per check. Inside,
 evalplus's own `untrusted_check` runs every check in a forked child (check_program.py).
 Verdicts are appended to a cache as they finish: reruns resume, and identical solutions grade once.
-Timeouts are re-run serially before they are recorded, so verdicts do not depend on host load.
+Host load cannot turn a pass into a timeout: per-input limits do not count time spent waiting for a
+CPU, and a suite killed at its wall-clock cap while starved is re-run alone before it is recorded.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchmarks.evalplus.dataset import Dataset
 from benchmarks.evalplus.groundtruth import cache_dir
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 SUITES = ("base", "plus")
 # evalplus.config defaults, repeated so the key does not need evalplus imported
 MIN_TIME_LIMIT = 1.0
@@ -133,7 +134,7 @@ class Grader:
         self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB)
         self._big: set[str] = set()  # tasks whose outputs are rebuilt in the sandbox
         self._blobs: dict[str, bytes] = {}
-        self.address_space = 0
+        self.address_space = 0  # evalplus's main-process size on this dataset; 0 = measure it
         self.stats = {"cache_hits": 0, "graded": 0, "rechecked": 0, "recheck_flips": 0, "isolated_reruns": 0,
                       "timeout_wait_s": 0.0}
 
@@ -144,7 +145,10 @@ class Grader:
 
     def grade(self, samples: Iterable[Sample]) -> list[Graded]:
         samples = list(samples)
-        self.address_space = _vm_size()
+        if not self.address_space:
+            from benchmarks.evalplus.groundtruth import evalplus_address_space
+
+            self.address_space = evalplus_address_space(self.ds)
         cache = VerdictCache(self.ds.hash, enabled=self.use_cache)
         try:
             graded = [Graded(s, self.key(s)) for s in samples]
@@ -258,13 +262,17 @@ class Grader:
         batches, current, size, count = [], [], 0, 0
         for tid, group in by_task.items():
             blob = len(self._task_blob(tid))
+            alone = tid in self._big  # its rebuilt outputs must not eat other tasks' memory headroom
             for i in range(0, len(group), self.batch_size):
                 part = group[i : i + self.batch_size]
-                if current and (size + blob > PAYLOAD_BYTES or count + len(part) > self.batch_size):
+                if current and (alone or size + blob > PAYLOAD_BYTES or count + len(part) > self.batch_size):
                     batches.append(current)
                     current, size, count = [], 0, 0
                 current += [(g, s) for g in part for s in SUITES]
                 size, count = size + blob, count + len(part)
+                if alone:
+                    batches.append(current)
+                    current, size, count = [], 0, 0
         if current:
             batches.append(current)
         # Programs that rebuild big outputs are the slowest: start them first.
@@ -316,15 +324,6 @@ def _pickled_over(task: dict, limit: int) -> bool:
             if total > limit:
                 return True
     return False
-
-
-def _vm_size() -> int:
-    """This process's virtual size, which holds the dataset and ground truth just as evalplus's does."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def _not_none() -> list[str]:

@@ -6,8 +6,10 @@ process pool, one task per job); untrusted samples never come near this module.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import subprocess
 import sys
 import tempfile
 import time
@@ -69,3 +71,38 @@ def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
     os.replace(tmp.name, path)
     print(f"ground truth for {ds.label}: {time.perf_counter() - start:.1f}s -> {path}", file=sys.stderr)
     return out
+
+
+# Measures what evalplus's main process holds when it forks its workers: its modules, the problems
+# (through its own loader) and this ground truth.
+_PROBE = """
+import os, pickle, sys
+from evalplus.evaluate import get_human_eval_plus, get_mbpp_plus
+problems = get_human_eval_plus() if sys.argv[1] == "humaneval" else get_mbpp_plus()
+with open(sys.argv[2], "rb") as f:
+    expected = pickle.load(f)
+for line in open("/proc/self/status"):
+    if line.startswith("VmSize:"):
+        print(int(line.split()[1]) * 1024)
+"""
+
+
+def evalplus_address_space(ds: Dataset) -> int:
+    """Virtual size of evalplus 0.3.1's main process on this dataset, measured once and cached.
+
+    Its checks run in children of that process under a 4 GiB RLIMIT_AS, so this is what a
+    solution's memory headroom is measured against (see check_program.py).
+    """
+    path = cache_path(ds).with_suffix(".vmsize.json")
+    if path.exists():
+        return json.loads(path.read_text())["vm_size"]
+    load(ds)
+    env = {k: v for k, v in os.environ.items() if k not in ("HUMANEVAL_OVERRIDE_PATH", "MBPP_OVERRIDE_PATH")}
+    env["HUMANEVAL_OVERRIDE_PATH" if ds.name == "humaneval" else "MBPP_OVERRIDE_PATH"] = str(ds.path)
+    out = subprocess.run([sys.executable, "-c", _PROBE, ds.name, str(cache_path(ds))], env=env, check=True,
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+    size = int(out.stdout.strip().splitlines()[-1])
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        json.dump({"vm_size": size}, tmp)
+    os.replace(tmp.name, path)
+    return size
