@@ -15,7 +15,7 @@ from harness.errors import UserError
 BUILTIN_STAGES: dict[str, str] = {
     "tiny_model": "training.tiny_model:tiny_model_stage",
     "generate": "generation.codegen:generate_stage",
-    "evaluate": "benchmarks.evalplus.stage:evaluate_stage",
+    "evaluate": "benchmarks.evalplus.evaluate:evaluate_stage",
 }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 from harness.errors import UserError
@@ -34,59 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from benchmarks.evalplus import dataset, groundtruth, results, samples
-    from benchmarks.evalplus.grade import Grader
-    from benchmarks.evalplus.sanitize import flips, sanitize_samples
+    from pydantic import ValidationError
 
-    for flag in ("workers", "batch_size"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise UserError(f"--{flag.replace('_', '-')}: must be at least 1, got {value}")
-    if args.min_time_limit <= 0 or args.gt_time_limit_factor <= 0:
-        raise UserError("--min-time-limit / --gt-time-limit-factor: must be positive")
-    started = time.perf_counter()
-    ds = dataset.load(args.dataset, args.version, args.variant)
-    tasks = None
-    if args.tasks:
-        tasks = {t.strip() for t in args.tasks.split(",") if t.strip()}
-        unknown = sorted(tasks - ds.problems.keys())
-        if unknown:
-            raise UserError(f"--tasks: unknown task id {unknown[0]!r} for {ds.label}")
-    loaded = samples.load(args.samples, ds, tasks)
+    from benchmarks.evalplus.evaluate import EvaluateConfig, evaluate
+
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    try:
+        cfg = EvaluateConfig(dataset=args.dataset, version=args.version, variant=args.variant, tasks=tasks,
+                             sanitize=args.sanitize, workers=args.workers, batch_size=args.batch_size,
+                             use_cache=not args.no_cache, min_time_limit=args.min_time_limit,
+                             gt_time_limit_factor=args.gt_time_limit_factor)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise UserError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']} (got {err['input']!r})") from None
     out_dir = args.out or Path("runs") / "evaluate" / args.samples.name.removesuffix(".jsonl")
-
-    t0 = time.perf_counter()
-    gt = groundtruth.load(ds)
-    gt_s = time.perf_counter() - t0
-    grader = Grader(ds, gt, workers=args.workers, batch_size=args.batch_size, min_time_limit=args.min_time_limit,
-                    gt_time_limit_factor=args.gt_time_limit_factor, use_cache=not args.no_cache)
-    t0 = time.perf_counter()
-    sanitizer = None
-    if args.sanitize:
-        clean = sanitize_samples(ds, loaded)
-        both = grader.grade(loaded + clean)
-        graded = both[len(loaded):]
-        sanitizer = flips(both[: len(loaded)], graded)
-    else:
-        graded = grader.grade(loaded)
-    grade_s = time.perf_counter() - t0
-
-    pak = results.write(out_dir, ds, graded, grader.policy.hash())
-    summary = {
-        "dataset": ds.name,
-        "version": ds.version,
-        "variant": ds.variant,
-        "hash": ds.hash,
-        "n_tasks": len({g.sample.task_id for g in graded}),
-        "n_samples": len(graded),
-        "n_distinct": len({g.key for g in graded}),
-        "pass@1": {suite: pak[suite]["pass@1"]["value"] for suite in ("base", "plus")},
-        "pass@k": pak,
-        "sanitizer": sanitizer,
-        "grader": grader.stats,
-        "seconds": {"ground_truth": round(gt_s, 2), "grading": round(grade_s, 2),
-                    "total": round(time.perf_counter() - started, 2)},
-        "out": str(out_dir),
-    }
+    summary = evaluate(cfg, args.samples, out_dir)
     print(json.dumps(summary), flush=True)
     return 0

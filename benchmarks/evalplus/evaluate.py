@@ -1,0 +1,104 @@
+"""Grade a samples file end to end: the one path behind `sca evaluate` and the `evaluate` recipe stage."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from harness.config import Strict
+from harness.errors import UserError
+from harness.stages import stage
+
+
+class EvaluateConfig(Strict):
+    dataset: Literal["humaneval", "mbpp"]
+    version: str | None = None  # default: humaneval v0.1.10, mbpp v0.2.0
+    variant: Literal["mini", "noextreme"] | None = None
+    tasks: list[str] | None = None  # default: every task in the samples
+    sanitize: bool = False  # extract code from raw output first, and count the verdicts that changes
+    workers: int | None = Field(None, ge=1)  # default: CPU count
+    batch_size: int = Field(16, ge=1)  # samples per sandbox program; results are saved, and resume, per program
+    use_cache: bool = True
+    min_time_limit: float = Field(1.0, gt=0)  # evalplus: 1 s per input at least
+    gt_time_limit_factor: float = Field(4.0, gt=0)  # evalplus: 4 x the canonical solution's time
+
+
+def generation_info(samples_path: Path) -> dict | None:
+    """`sca generate` leaves generation.json beside its samples: how many outputs hit max_new_tokens."""
+    path = (samples_path if samples_path.is_dir() else samples_path.parent) / "generation.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
+    """Grade `samples_path` into out_dir (eval_results.json, verdicts.jsonl); return the summary."""
+    from benchmarks.evalplus import dataset, groundtruth, results, samples
+    from benchmarks.evalplus.grade import Grader
+    from benchmarks.evalplus.sanitize import flips, sanitize_samples
+
+    started = time.perf_counter()
+    ds = dataset.load(cfg.dataset, cfg.version, cfg.variant)
+    tasks = set(cfg.tasks) if cfg.tasks else None
+    if tasks:
+        unknown = sorted(tasks - ds.problems.keys())
+        if unknown:
+            raise UserError(f"tasks: unknown task id {unknown[0]!r} for {ds.label}")
+    loaded = samples.load(samples_path, ds, tasks)
+
+    t0 = time.perf_counter()
+    gt = groundtruth.load(ds)
+    gt_s = time.perf_counter() - t0
+    grader = Grader(ds, gt, workers=cfg.workers, batch_size=cfg.batch_size, min_time_limit=cfg.min_time_limit,
+                    gt_time_limit_factor=cfg.gt_time_limit_factor, use_cache=cfg.use_cache)
+    t0 = time.perf_counter()
+    sanitizer = None
+    if cfg.sanitize:
+        clean = sanitize_samples(ds, loaded)
+        both = grader.grade(loaded + clean)
+        graded = both[len(loaded):]
+        sanitizer = flips(both[: len(loaded)], graded)
+    else:
+        graded = grader.grade(loaded)
+    grade_s = time.perf_counter() - t0
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pak = results.write(out_dir, ds, graded, grader.policy.hash())
+    generation = generation_info(samples_path)
+    return {
+        "dataset": ds.name,
+        "version": ds.version,
+        "variant": ds.variant,
+        "hash": ds.hash,
+        "n_tasks": len({g.sample.task_id for g in graded}),
+        "n_samples": len(graded),
+        "n_distinct": len({g.key for g in graded}),
+        "pass@1": {suite: pak[suite]["pass@1"]["value"] for suite in ("base", "plus")},
+        "pass@k": pak,
+        # Next to the score: truncated outputs explain many failures.
+        "hit_max_new_tokens": generation.get("hit_max_new_tokens") if generation else None,
+        "sanitizer": sanitizer,
+        "grader": grader.stats,
+        "seconds": {"ground_truth": round(gt_s, 2), "grading": round(grade_s, 2),
+                    "total": round(time.perf_counter() - started, 2)},
+        "out": str(out_dir),
+    }
+
+
+@stage("evaluate", EvaluateConfig)
+def evaluate_stage(cfg: EvaluateConfig, inputs: dict, ctx) -> None:
+    """Recipe stage: grades the samples.jsonl of its one input (a `generate` artifact)."""
+    if len(inputs) != 1:
+        raise UserError(f"stages.{ctx.stage_name}.inputs: give exactly one samples-producing stage")
+    samples_path = next(iter(inputs.values())).file("samples.jsonl")
+    summary = evaluate(cfg, samples_path, ctx.out_dir)
+    (ctx.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ctx.counts.update({"samples": summary["n_samples"], "tasks": summary["n_tasks"]})
+    metrics = {f"pass@1/{suite}": value for suite, value in summary["pass@1"].items()}
+    if summary["hit_max_new_tokens"] is not None:
+        metrics["hit_max_new_tokens"] = summary["hit_max_new_tokens"]
+    ctx.log(metrics)
+    rows = [json.loads(line) for line in (ctx.out_dir / "verdicts.jsonl").read_text().splitlines()[:200]]
+    ctx.log_table("verdicts", [{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows])
