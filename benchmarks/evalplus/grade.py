@@ -25,6 +25,7 @@ from typing import Iterable
 from tqdm import tqdm
 
 from benchmarks.evalplus.dataset import Dataset
+from benchmarks.evalplus import groundtruth
 from benchmarks.evalplus.groundtruth import cache_dir
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
@@ -139,8 +140,8 @@ class Grader:
                       "timeout_wait_s": 0.0}
 
     def key(self, sample: Sample) -> str:
-        parts = [GRADER_VERSION, self.ds.hash, sys.version_info[:2], self.min_time_limit, self.factor,
-                 self.policy.hash(), sample.task_id, normalize(sample.solution)]
+        parts = [GRADER_VERSION, self.ds.hash, groundtruth.TIMING, sys.version_info[:2], self.min_time_limit,
+                 self.factor, self.policy.hash(), sample.task_id, normalize(sample.solution)]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
     def grade(self, samples: Iterable[Sample]) -> list[Graded]:
