@@ -56,13 +56,6 @@ def write_jsonl(path: Path, records: Iterable[dict]) -> int:
     return count
 
 
-def iter_jsonl(path: Path) -> Iterator[dict]:
-    with open(path) as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
-
-
 class Artifact:
     """A finished artifact directory. Data files are jsonl that `datasets` can load directly."""
 
@@ -78,6 +71,8 @@ class Artifact:
         return self.path / name
 
     def records(self, name: str = "records") -> Iterator[dict]:
+        from harness.data import iter_jsonl  # the one jsonl reader: line-numbered errors, gzip aware
+
         return iter_jsonl(self.path / f"{name}.jsonl")
 
     def dataset(self, name: str = "records"):
