@@ -266,15 +266,27 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path}: line {exc.lineno}: invalid JSON ({exc.msg})") from None
 
 
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def jsonl_lines(path: Path, decode_errors: str = "strict") -> Iterator[tuple[str, Any, str | None]]:
+    """(`FILE:LINE`, parsed value or None, JSON error or None) for each non-blank line of a .jsonl(.gz).
+
+    The one line reader: callers decide whether a bad line stops them or is reported and skipped.
+    """
     with open_binary(path) as f:
-        for lineno, line in enumerate(io.TextIOWrapper(f, encoding="utf-8"), 1):
+        for lineno, line in enumerate(io.TextIOWrapper(f, encoding="utf-8", errors=decode_errors), 1):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)
+                yield f"{path}:{lineno}", json.loads(line), None
             except json.JSONDecodeError as exc:
-                raise DataError(f"{path}: line {lineno}: invalid JSON ({exc.msg})") from None
+                yield f"{path}:{lineno}", None, exc.msg
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    for where, row, error in jsonl_lines(path):
+        if error:
+            file, _, lineno = where.rpartition(":")
+            raise DataError(f"{file}: line {lineno}: invalid JSON ({error})")
+        yield row
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

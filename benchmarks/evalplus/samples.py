@@ -45,36 +45,32 @@ def _unknown(where: str, task_id: object, ds: Dataset) -> UserError:
 
 
 def _from_jsonl(path: Path, ds: Dataset) -> list[Sample]:
+    from harness.data import jsonl_lines
+
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise UserError(f"{where}: not a JSON line ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise UserError(f"{where}: expected a JSON object, got {type(row).__name__}")
-            task_id = row.get("task_id")
-            if task_id is None:
-                raise UserError(f"{where}: missing field 'task_id'")
-            if task_id not in ds.problems:
-                raise _unknown(where, task_id, ds)
-            if "solution" in row:
-                code = row["solution"]
-                field = "solution"
-            elif "completion" in row:
-                code = row["completion"]
-                field = "completion"
-            else:
-                raise UserError(f"{where}: missing field 'solution' or 'completion'")
-            if not isinstance(code, str):
-                raise UserError(f"{where}: field {field!r} must be a string (repeat task_id for several samples)")
-            if field == "completion":  # evalplus: the prompt is the prefix of a completion
-                code = ds.problems[task_id]["prompt"] + code
-            out.append(Sample(task_id, code, 0, where))
+    for where, row, bad_json in jsonl_lines(path):
+        if bad_json:
+            raise UserError(f"{where}: not a JSON line ({bad_json})")
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        task_id = row.get("task_id")
+        if task_id is None:
+            raise UserError(f"{where}: missing field 'task_id'")
+        if task_id not in ds.problems:
+            raise _unknown(where, task_id, ds)
+        if "solution" in row:
+            code = row["solution"]
+            field = "solution"
+        elif "completion" in row:
+            code = row["completion"]
+            field = "completion"
+        else:
+            raise UserError(f"{where}: missing field 'solution' or 'completion'")
+        if not isinstance(code, str):
+            raise UserError(f"{where}: field {field!r} must be a string (repeat task_id for several samples)")
+        if field == "completion":  # evalplus: the prompt is the prefix of a completion
+            code = ds.problems[task_id]["prompt"] + code
+        out.append(Sample(task_id, code, 0, where))
     return out
 
 

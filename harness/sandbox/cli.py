@@ -28,32 +28,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_programs(path: Path, skip: set[str], errors: list[str]) -> Iterator:
     """Yield Programs from a JSONL file; a bad line is reported in `errors` (naming it) and skipped."""
+    from harness.data import jsonl_lines
     from harness.sandbox import Program
 
     seen: set[str] = set()
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                errors.append(f"{where}: not valid JSON ({exc.msg})")
-                continue
-            problem = _check_row(row)
-            if problem:
-                errors.append(f"{where}: {problem}")
-                continue
-            pid = str(row["id"])
-            if pid in seen:
-                errors.append(f"{where}: duplicate id {pid!r}")
-                continue
-            seen.add(pid)
-            if pid in skip:
-                continue
-            yield Program(id=pid, code=row["code"], stdin=row.get("stdin"), files=row.get("files"),
-                          timeout_s=row.get("timeout_s"), memory_mb=row.get("memory_mb"))
+    for where, row, bad_json in jsonl_lines(path, decode_errors="replace"):
+        if bad_json:
+            errors.append(f"{where}: not valid JSON ({bad_json})")
+            continue
+        problem = _check_row(row)
+        if problem:
+            errors.append(f"{where}: {problem}")
+            continue
+        pid = str(row["id"])
+        if pid in seen:
+            errors.append(f"{where}: duplicate id {pid!r}")
+            continue
+        seen.add(pid)
+        if pid in skip:
+            continue
+        yield Program(id=pid, code=row["code"], stdin=row.get("stdin"), files=row.get("files"),
+                      timeout_s=row.get("timeout_s"), memory_mb=row.get("memory_mb"))
 
 
 def _check_row(row) -> str | None:
