@@ -151,6 +151,7 @@ class Sandbox:
                       "outdir": outdir, "cg_memory": in_cg[0], "cg_pids": in_cg[1], "pidns": bool(self.host.bwrap),
                       "memory_mb": self.policy.memory_mb, "output_limit_bytes": self.policy.output_limit_bytes,
                       "ncpu": os.cpu_count() or 1, "sys_path": sys_path,
+                      "preload": list(self.policy.preload),
                       "rlimit_nproc": self.policy.max_processes if (self.host.root and not cg[1]) else None}
             self._commands.append(hostmod.worker_command(self.host, python, config, cg))
             self._envs.append(hostmod.program_env(self.policy.env, workdir))

@@ -31,6 +31,9 @@ class Policy:
     python: str | None = None
     # Extra environment for programs; nothing else from the host passes.
     env: tuple[tuple[str, str], ...] = ()
+    # Modules each worker imports once, before it forks programs: programs that all import the same
+    # heavy modules then skip that import. Every fork copies them, so name only what programs use.
+    preload: tuple[str, ...] = ()
 
     def __post_init__(self):
         from harness.errors import UserError
@@ -45,6 +48,7 @@ class Policy:
             raise UserError(f"sandbox policy: output_limit_bytes must be >= 1024, got {self.output_limit_bytes}")
         if isinstance(self.env, dict):
             object.__setattr__(self, "env", tuple(sorted(self.env.items())))
+        object.__setattr__(self, "preload", tuple(self.preload))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

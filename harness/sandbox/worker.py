@@ -168,6 +168,11 @@ class Server:
         self.poller = select.poll()
         # The first compile in a process pays for lazy parser set-up: pay it once, not in every child.
         compile(WARM_UP, "<warm-up>", "exec")
+        for name in cfg.get("preload") or ():
+            try:
+                __import__(name)
+            except Exception:  # BaseException would let a module's sys.exit stop the worker
+                pass  # programs that need it import it themselves and see the error there
 
     def set_memory(self, mb):
         if not self.cg_memory or mb == self.memory_mb:

@@ -112,6 +112,21 @@ def test_numpy_and_pandas_import_but_only_when_asked(sandbox):
     assert (v.status, v.stdout) == ("pass", "6 1\n"), v
 
 
+def test_preloaded_modules_are_there_before_the_program_runs_and_state_does_not_carry_over():
+    policy = Policy(preload=["json", "no_such_module_sca"])
+    assert policy.hash() != Policy().hash()
+    # A module that cannot be imported is no worker failure: the program sees the error itself.
+    probe = ("import sys\nprint('json' in sys.modules, 'no_such_module_sca' in sys.modules)\n"
+             "import json\nprint(getattr(json, 'sca_mark', None))\njson.sca_mark = 1\n")
+    with Sandbox(policy, workers=1) as sb:
+        first, second = list(sb.run([Program(id=str(i), code=probe) for i in range(2)]))
+        missing = run_one(sb, "import no_such_module_sca\n")
+    assert first.stdout == second.stdout == "True False\nNone\n", (first, second)
+    assert (missing.status, missing.error_type) == ("fail", "ModuleNotFoundError")
+    with Sandbox(Policy(), workers=1) as sb:
+        assert run_one(sb, "import sys\nprint('json' in sys.modules)\n").stdout == "False\n"
+
+
 def test_a_dead_worker_is_an_infra_error_that_is_retried():
     with Sandbox(Policy(timeout_s=5), workers=1) as sb:
         list(sb.run([Program(id="warm", code="pass")]))
