@@ -1,26 +1,35 @@
 """The program the sandbox runs: grades a batch of (solution, test suite) checks with evalplus's own
-`untrusted_check`, one forked child per check, and prints one tagged JSON line per finished check.
+`unsafe_execute`, one forked child per check, and prints one tagged JSON line per finished check.
 
 It is sent as source text; it reads `job.pkl` (written by grade.py) from its working directory.
-Only the stdlib, numpy and evalplus are imported here.
+Only the stdlib, numpy and evalplus are imported here (the grader's sandbox preloads them).
+
+What runs in the child is evalplus 0.3.1's `unsafe_execute` itself: its special oracles, float
+tolerance, reliability guard and memory limit. What replaces `untrusted_check` around it is only
+the plumbing: a bare os.fork and result slots allocated once per program instead of a
+multiprocessing.Process and three shared objects per check (2-5 ms each), with the same limits,
+join timeout, terminate-then-kill sequence, verdict mapping, stack depth and address space.
 """
 
-import contextlib
+import gc
 import json
 import mmap
 import multiprocessing
 import os
 import pickle
 import resource
+import select
 import signal
 import sys
 import tempfile
 import time
-import zlib
 
-# Stack depth of untrusted_check's frame inside evalplus 0.3.1's pool worker (measured): matching it
+# Stack depth of unsafe_execute's frame in evalplus 0.3.1's checker child (measured: 15 frames down
+# to untrusted_check in its pool worker, then 8 through multiprocessing's fork start-up). Matching it
 # makes deep recursion hit RecursionError on the same input as under evalplus.
-EVALPLUS_CHECK_DEPTH = 15
+EVALPLUS_EXECUTE_DEPTH = 23
+# evalplus.eval's status codes in its shared `stat` Value
+_SUCCESS, _FAILED, _UNKNOWN = 0, 1, 3
 
 
 def _stack_depth() -> int:
@@ -31,69 +40,153 @@ def _stack_depth() -> int:
     return depth
 
 
-def _call_at_depth(depth, fn, *args, **kwargs):
+def _call_at_depth(depth, fn, *args):
     if _stack_depth() + 1 < depth:
-        return _call_at_depth(depth, fn, *args, **kwargs)
-    return fn(*args, **kwargs)
+        return _call_at_depth(depth, fn, *args)
+    return fn(*args)
 
 
-_open, _read, _close = os.open, os.read, os.close  # bound now: solutions may break the os module
+_open, _pread, _close = os.open, os.pread, os.close  # bound now: solutions may break the os module
 
 
-def _run_delay(pid: str = "self") -> float:
-    """Seconds a process has spent runnable but waiting for a CPU (0.0 where the kernel hides it)."""
-    try:
-        fd = _open(f"/proc/{pid}/schedstat", os.O_RDONLY)
+class RunDelay:
+    """Seconds a process has spent runnable but waiting for a CPU (0.0 where the kernel hides it).
+
+    The file is opened once per process and re-read with pread (a procfs seq file regenerates at
+    offset 0): one syscall per input instead of three.
+    """
+
+    def __init__(self, pid: str = "self"):
         try:
-            return int(_read(fd, 128).split()[1]) / 1e9
-        finally:
-            _close(fd)
-    except (OSError, ValueError, IndexError):
-        return 0.0
+            self.fd = _open(f"/proc/{pid}/schedstat", os.O_RDONLY)
+        except OSError:
+            self.fd = -1
+
+    def __call__(self) -> float:
+        try:
+            return int(_pread(self.fd, 128, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            _close(self.fd)
+            self.fd = -1
 
 
 def load_fair_time_limit(timeout_exception):
     """evalplus's per-input wall-clock limit, not counting time spent waiting for a CPU.
 
-    On an idle host it is evalplus's `time_limit` exactly (sleeping still counts); under load the
-    alarm is pushed back by the run-queue wait, so a verdict does not depend on what else runs.
+    On an idle host it is evalplus's `time_limit` exactly (sleeping still counts, the SIGALRM handler
+    is installed afresh for every input); under load, when the alarm fires, the time the input spent
+    waiting for a CPU is given back and the alarm re-armed for what is left, so a verdict does not
+    depend on what else runs. What is left is recomputed from the clocks at every alarm, so late
+    signals and short waits cannot add up to more than the limit.
     """
+    clock = [None, 0]  # RunDelay of this process, and the pid it was opened in
 
-    @contextlib.contextmanager
-    def time_limit(seconds: float):
-        start = _run_delay()
-        credited = [0.0]
+    class time_limit:
+        __slots__ = ("seconds", "started", "delay_before")
 
-        def handler(signum, frame):
-            waited = _run_delay() - start - credited[0]
-            if waited > 1e-3:
-                credited[0] += waited
-                signal.setitimer(signal.ITIMER_REAL, waited)
+        def __init__(self, seconds: float):
+            if clock[1] != os.getpid():  # first input in this child: /proc/self is ours only now
+                clock[0], clock[1] = RunDelay(), os.getpid()
+            self.seconds = seconds
+            self.delay_before = clock[0]()
+            self.started = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            signal.signal(signal.SIGALRM, self.handler)
+
+        def handler(self, signum, frame):
+            used = time.monotonic() - self.started - (clock[0]() - self.delay_before)
+            left = self.seconds - used
+            if left > 1e-3:
+                signal.setitimer(signal.ITIMER_REAL, left)
                 return
             raise timeout_exception("Timed out!")
 
-        signal.setitimer(signal.ITIMER_REAL, seconds)
-        signal.signal(signal.SIGALRM, handler)
-        try:
-            yield
-        finally:
+        def __enter__(self):
+            return None
+
+        def __exit__(self, *exc):
             signal.setitimer(signal.ITIMER_REAL, 0)
+            return False
 
     return time_limit
 
 
-class LoadFairProcess(multiprocessing.Process):
-    """evalplus's wall-clock cap on a whole suite (join timeout), extended by the child's CPU waits."""
+def recording_swallow_io(stream_type, last, solution_time):
+    """evalplus's swallow_io (stdout, stderr and stdin all one write-only stream for the duration),
+    as a plain class, that also records which call raised what and how long the solution's code ran.
 
-    def join(self, timeout=None):
-        super().join(timeout)
-        credited = 0.0
-        while timeout is not None and self.is_alive():
-            waited = _run_delay(str(self.pid)) - credited
-            if waited <= 1e-3:
-                return
-            credited += waited
-            super().join(waited)
+    `last` gets "CALL:ExceptionName" (call -1 = exec of the solution, then one per input).
+    """
+    calls = [0]
+
+    class swallow_io:
+        __slots__ = ("saved", "started")
+
+        def __enter__(self):
+            calls[0] += 1
+            stream = stream_type()
+            self.saved = (sys.stdout, sys.stderr, sys.stdin)
+            sys.stdout = sys.stderr = sys.stdin = stream
+            self.started = time.perf_counter()
+
+        def __exit__(self, exc_type, exc, tb):
+            solution_time.value += time.perf_counter() - self.started
+            sys.stdout, sys.stderr, sys.stdin = self.saved
+            if exc_type is not None:
+                last.value = f"{calls[0] - 2}:{exc_type.__name__}".encode()[:255]
+            return False
+
+    return swallow_io, calls
+
+
+class ChildClock:
+    """evalplus joins its checker with a wall-clock timeout; this extends it by the child's CPU waits."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        try:
+            self.pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # kernels before 5.3: poll instead
+            self.pidfd = -1
+        self.delay = RunDelay(str(pid))
+        self.status = None
+
+    def wait(self, timeout: float) -> bool:
+        """True once the child has exited, like Process.join(timeout) followed by is_alive()."""
+        if self.status is not None:
+            return True
+        if self.pidfd >= 0:
+            if not select.select([self.pidfd], [], [], timeout)[0]:
+                return False
+        else:
+            deadline = time.monotonic() + timeout
+            while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.001)
+        _, self.status = os.waitpid(self.pid, 0)
+        return True
+
+    def join_load_fair(self, timeout: float) -> bool:
+        """wait(timeout), where time the child spent waiting for a CPU does not count."""
+        started, delay_before = time.monotonic(), self.delay()
+        left = timeout
+        while not self.wait(left):
+            left = timeout - (time.monotonic() - started - (self.delay() - delay_before))
+            if left <= 1e-3:
+                return False
+        return True
+
+    def close(self) -> None:
+        if self.status is None:
+            _, self.status = os.waitpid(self.pid, 0)
+        if self.pidfd >= 0:
+            os.close(self.pidfd)
+        self.delay.close()
 
 
 MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; Python 3.11 does not export it
@@ -116,51 +209,42 @@ def main() -> None:
     # evalplus makes a temp dir per check; keep it inside our writable working dir.
     os.environ["TMPDIR"] = os.getcwd()
     tempfile.tempdir = None
-    os.environ.pop("EVALPLUS_TIMEOUT_PER_TASK", None)  # a set value crashes evalplus's min(str, float)
     # Shared Values/Arrays default to /dev/shm, which the sandbox keeps read-only; use the working dir.
     import multiprocessing.heap
+    from multiprocessing.sharedctypes import RawArray, RawValue
 
     multiprocessing.heap.Arena._dir_candidates = []
 
     import evalplus.eval as ev
-    from evalplus.eval.utils import TimeoutException, swallow_io
+    from evalplus.eval.utils import TimeoutException, WriteOnlyStringIO
 
     base_size = _vm_size()  # before any task data, which evalplus's worker also holds on top
     with open("job.pkl", "rb") as f:
         job = pickle.load(f)
-    job["tasks"] = {tid: pickle.loads(zlib.decompress(blob)) for tid, blob in job["tasks"].items()}
+    # Each check forks this process, and a fork costs ~35 us per MB resident: keep only decoded data.
+    tasks = {tid: pickle.loads(job["tasks"].pop(tid)) for tid in list(job["tasks"])}
+
+    # Written by the child, read by us: allocated once, reset before every check.
+    stat, progress = RawValue("i", _UNKNOWN), RawValue("i", 0)
+    solution_time = RawValue("d", 0.0)
+    last = RawArray("c", 256)
+    details = RawArray("b", max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus") if s in t) or 1)
 
     ev.time_limit = load_fair_time_limit(TimeoutException)  # unsafe_execute looks it up at call time
-    multiprocessing.Process = LoadFairProcess  # what untrusted_check starts and joins
-
-    # The child records the exception type that escapes exec / each call; index -1 = exec.
-    last = multiprocessing.Array("c", 256, lock=False)
-    calls = [0]
-
-    @contextlib.contextmanager
-    def recording_swallow_io():
-        calls[0] += 1
-        try:
-            with swallow_io():
-                yield
-        except BaseException as exc:
-            last.value = f"{calls[0] - 2}:{type(exc).__name__}".encode()[:255]
-            raise
-
-    ev.swallow_io = recording_swallow_io  # unsafe_execute looks this global up at call time
+    ev.swallow_io, calls = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
 
     # Our result lines get a private copy of stdout; children (and anything a solution prints at the
     # file-descriptor level) see /dev/null, so they cannot corrupt the protocol or flood the output limit.
-    out = os.fdopen(os.dup(1), "w")
+    out_fd = os.dup(1)
+    out = os.fdopen(out_fd, "w")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
 
     tag = job["tag"]
-    tasks = job["tasks"]
     for task in tasks.values():
-        # Outputs too big to ship (up to ~800 MB pickled) are recomputed here from the canonical
-        # solution, exactly as evalplus's ground truth does (trusted_exec deep-copies each input).
+        # Outputs too big to ship (Mbpp/255: ~750 MB pickled, slower to load than to recompute) are
+        # recomputed here from the canonical solution, exactly as evalplus's ground truth does.
         for suite in ("base", "plus"):
             if suite in task and task[suite]["expected"] is None:
                 from evalplus.gen.util import trusted_exec
@@ -175,30 +259,50 @@ def main() -> None:
     if reserve > 0:
         _reservation = mmap.mmap(-1, reserve, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | MAP_NORESERVE,
                                  prot=0)  # PROT_NONE; noqa: F841 (kept mapped for every child)
+    # Children then leave the data alone: a collection in a child no longer walks (and copies) it.
+    gc.collect()
+    gc.freeze()
+
+    limit_floor, factor = job["min_time_limit"], job["gt_time_limit_factor"]
     for check in job["checks"]:
         task = tasks[check["task_id"]]
         suite = task[check["suite"]]
+        inputs = suite["inputs"]
+        # untrusted_check's limits: per input, and a join timeout for the whole suite
+        time_limits = [max(limit_floor, factor * t) for t in suite["ref_time"]]
+        timeout = min(60, sum(time_limits)) + 1
+        stat.value, progress.value, solution_time.value, last.value = _UNKNOWN, 0, 0.0, b""
         calls[0] = 0
-        last.value = b""
+        out.flush()
         start = time.monotonic()
         cpu_before = _children_cpu()
-        status, details = _call_at_depth(
-            EVALPLUS_CHECK_DEPTH,
-            ev.untrusted_check,
-            job["dataset"],
-            check["code"],
-            suite["inputs"],
-            task["entry_point"],
-            expected=suite["expected"],
-            atol=task["atol"],
-            ref_time=suite["ref_time"],
-            fast_check=True,
-            min_time_limit=job["min_time_limit"],
-            gt_time_limit_factor=job["gt_time_limit_factor"],
-        )
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(out_fd)  # a solution must not be able to write result lines
+                _call_at_depth(EVALPLUS_EXECUTE_DEPTH, ev.unsafe_execute, job["dataset"], task["entry_point"],
+                               check["code"], inputs, suite["expected"], time_limits, task["atol"], True,
+                               stat, details, progress)
+            finally:
+                os._exit(0)
+        child = ChildClock(pid)
+        if not child.join_load_fair(timeout + 1):
+            # evalplus: terminate, sleep 0.1 s, kill if still alive, sleep 0.1 s; here each sleep ends
+            # when the child does, since the verdict is read only after it is gone
+            os.kill(pid, signal.SIGTERM)
+            if not child.wait(0.1):
+                os.kill(pid, signal.SIGKILL)
+        child.close()
         duration = time.monotonic() - start
-        cpu = _children_cpu() - cpu_before  # counts only reaped children: a killed one may read 0
-        done = len(details)
+        cpu = _children_cpu() - cpu_before
+
+        # untrusted_check's verdict from the shared slots
+        done = progress.value
+        passed = details[:done]
+        code = stat.value
+        status = {_SUCCESS: "pass", _FAILED: "fail"}.get(code, "timeout")
+        if status == "pass" and (done != len(inputs) or not all(passed)):
+            status = "fail"
         fail_index = done - 1 if status != "pass" and done else None
         error_type = None
         if status != "pass":
@@ -212,14 +316,17 @@ def main() -> None:
             "suite": check["suite"],
             "status": status,
             "n_done": done,
-            "n_inputs": len(suite["inputs"]),
+            "n_inputs": len(inputs),
             "fail_index": fail_index,
             "error_type": error_type,
             "duration_s": round(duration, 4),
             "cpu_s": round(cpu, 4),
+            # time inside the solution's own code (exec and calls, time-limit waits included): what
+            # no grader can skip
+            "solution_s": round(solution_time.value, 4),
         }
         out.write(tag + json.dumps(record) + "\n")
-        out.flush()
+    out.flush()
 
 
 main()

@@ -49,7 +49,7 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     loaded = samples.load(samples_path, ds, tasks)
 
     t0 = time.perf_counter()
-    gt = groundtruth.load(ds)
+    gt = groundtruth.payloads(ds)
     gt_s = time.perf_counter() - t0
     grader = Grader(ds, gt, workers=cfg.workers, batch_size=cfg.batch_size, min_time_limit=cfg.min_time_limit,
                     gt_time_limit_factor=cfg.gt_time_limit_factor, use_cache=cfg.use_cache)

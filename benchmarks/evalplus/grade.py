@@ -1,8 +1,10 @@
 """Grade samples against HumanEval+/MBPP+ in the project sandbox, with evalplus's verdict semantics.
 
-Each sandbox program carries a batch of checks (solution x suite) plus only the task data they need,
-so interpreter start-up and data loading are paid once per batch, not once per check. Inside,
-evalplus's own `untrusted_check` runs every check in a forked child (check_program.py).
+Each sandbox program carries a batch of checks (solution x suite) plus only the task data they need;
+the sandbox workers preload evalplus, so a program starts in milliseconds. Inside, evalplus's own
+`unsafe_execute` runs every check in a forked child (check_program.py). Programs are sized by the
+estimated cost of their checks (ground-truth time) and started longest first, so the workers finish
+together instead of one of them ending on a single slow task.
 Verdicts are appended to a cache as they finish: reruns resume, and identical solutions grade once.
 Host load cannot turn a pass into a timeout: per-input limits do not count time spent waiting for a
 CPU, and a suite killed at its wall-clock cap while starved is re-run alone before it is recorded.
@@ -10,13 +12,13 @@ CPU, and a suite killed at its wall-clock cap while starved is re-run alone befo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import pickle
 import secrets
 import sys
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,10 +28,10 @@ from tqdm import tqdm
 
 from benchmarks.evalplus.dataset import Dataset
 from benchmarks.evalplus import groundtruth
-from benchmarks.evalplus.groundtruth import cache_dir
+from benchmarks.evalplus.groundtruth import Payloads, cache_dir
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
-GRADER_VERSION = "2"
+GRADER_VERSION = "3"
 SUITES = ("base", "plus")
 # evalplus.config defaults, repeated so the key does not need evalplus imported
 MIN_TIME_LIMIT = 1.0
@@ -39,12 +41,16 @@ _SUITE_CAP_S = 60.0
 _PROGRAM_SRC = Path(__file__).with_name("check_program.py")
 # evalplus's child sets RLIMIT_AS to 4 GiB; the program around it needs headroom above that.
 MEMORY_MB = 6144
-# A task whose data compresses to more than this has its expected outputs recomputed inside the
-# sandbox from the canonical solution instead of shipped (HumanEval/15 and /130, Mbpp/255: up to
-# ~800 MB pickled).
-SHIP_LIMIT_BYTES = 16 << 20
-# Data per program: enough tasks to amortize interpreter start-up, few enough to balance the workers.
-PAYLOAD_BYTES = 4 << 20
+# Task data per program (raw pickle): a program with more is split, unless one task alone is bigger.
+PAYLOAD_BYTES = 64 << 20
+# A task with more data than this is not spread over programs: shipping it again costs more than it saves.
+SPLIT_MAX_BYTES = 8 << 20
+# Programs the work is cut into per worker, at least: enough that the last ones to finish are short.
+PROGRAMS_PER_WORKER = 12
+# Cost model for packing (seconds): a forked check, one input's harness overhead, one program.
+CHECK_S, INPUT_S, PROGRAM_S = 0.003, 6e-6, 0.02
+# The sandbox programs import these anyway: the workers import them once, before forking any.
+PRELOAD = ("evalplus.eval", "evalplus.eval.utils", "multiprocessing.sharedctypes", "json", "pickle", "select")
 # A killed suite whose child got at least this share of a CPU was not starved by load: no re-check.
 UNSTARVED_CPU_SHARE = 0.9
 RECHECK_ROUNDS = 3
@@ -113,7 +119,7 @@ class Grader:
     def __init__(
         self,
         ds: Dataset,
-        groundtruth: dict,
+        payloads: Payloads,
         *,
         workers: int | None = None,
         batch_size: int = 16,
@@ -125,16 +131,14 @@ class Grader:
         from harness.sandbox import Policy
 
         self.ds = ds
-        self.gt = groundtruth
+        self.payloads = payloads
         self.workers = workers or os.cpu_count() or 1
         self.batch_size = batch_size
         self.min_time_limit = min_time_limit
         self.factor = gt_time_limit_factor
         self.use_cache = use_cache
         self.recheck_timeouts = recheck_timeouts
-        self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB)
-        self._big: set[str] = set()  # tasks whose outputs are rebuilt in the sandbox
-        self._blobs: dict[str, bytes] = {}
+        self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB, preload=PRELOAD)
         self.address_space = 0  # evalplus's main-process size on this dataset; 0 = measure it
         self.stats = {"cache_hits": 0, "graded": 0, "rechecked": 0, "recheck_flips": 0, "isolated_reruns": 0,
                       "timeout_wait_s": 0.0}
@@ -232,12 +236,9 @@ class Grader:
         from harness.sandbox import Program, Sandbox
 
         tag = f"@@sca-{secrets.token_hex(8)}@@"
-        by_id = {}
-        programs = []
-        for i, batch in enumerate(batches):
-            pid = f"b{i}"
-            by_id[pid] = batch
-            programs.append(self._program(pid, batch, tag))
+        by_id = {f"b{i}": batch for i, batch in enumerate(batches)}
+        # Built as the workers ask for them: a program can carry a few hundred MB of task data.
+        programs = (self._program(pid, batch, tag) for pid, batch in by_id.items())
         lost = []
         with Sandbox(self.policy, workers=workers) as sb:
             for verdict in sb.run(programs):
@@ -255,49 +256,69 @@ class Grader:
                 lost += [(g, s) for g, s in by_id[verdict.id] if (g.key, s) not in seen]
         return lost
 
+    def check_cost(self, tid: str, suite: str) -> float:
+        """Estimated seconds for one check: the canonical solution's time plus harness overhead."""
+        ref = self.payloads.times(tid, suite)
+        return CHECK_S + sum(ref) + INPUT_S * len(ref)
+
+    def program_cost(self, batch: list[tuple[Graded, str]]) -> float:
+        tids = {g.sample.task_id for g, _ in batch}
+        setup = sum(self.payloads.size(t) / groundtruth.UNPICKLE_BYTES_PER_S for t in tids)
+        setup += sum(self.check_cost(t, s) - CHECK_S for t in tids if self.payloads.rebuilt(t) for s in SUITES)
+        return PROGRAM_S + setup + sum(self.check_cost(g.sample.task_id, s) for g, s in batch)
+
     def _pack(self, todo: list[Graded]) -> list[list[tuple[Graded, str]]]:
-        """Group checks into programs: whole tasks, up to batch_size samples and PAYLOAD_BYTES of data."""
+        """Cut the checks into programs of bounded estimated cost, most expensive first.
+
+        A program holds up to batch_size samples and PAYLOAD_BYTES of task data. Checks of one task
+        stay together while they fit the cost target; a slow task's checks spread over several
+        programs, except where its data is heavy to ship or rebuild (paid once per program).
+        """
         by_task: dict[str, list[Graded]] = defaultdict(list)
         for g in sorted(todo, key=lambda g: (g.sample.task_id, g.sample.index)):
             by_task[g.sample.task_id].append(g)
-        batches, current, size, count = [], [], 0, 0
-        for tid, group in by_task.items():
-            blob = len(self._task_blob(tid))
-            alone = tid in self._big  # its rebuilt outputs must not eat other tasks' memory headroom
-            for i in range(0, len(group), self.batch_size):
-                part = group[i : i + self.batch_size]
-                if current and (alone or size + blob > PAYLOAD_BYTES or count + len(part) > self.batch_size):
-                    batches.append(current)
-                    current, size, count = [], 0, 0
-                current += [(g, s) for g in part for s in SUITES]
-                size, count = size + blob, count + len(part)
-                if alone:
-                    batches.append(current)
-                    current, size, count = [], 0, 0
-        if current:
-            batches.append(current)
-        # Programs that rebuild big outputs are the slowest: start them first.
-        batches.sort(key=lambda b: not any(g.sample.task_id in self._big for g, _ in b))
-        return batches
+        total = sum(self.check_cost(t, s) for t, group in by_task.items() for _ in group for s in SUITES)
+        target = total / (self.workers * PROGRAMS_PER_WORKER)
+        batches: list[list[tuple[Graded, str]]] = []
+        current: list[tuple[Graded, str]] = []
+        state = {"cost": 0.0, "bytes": 0, "tasks": set(), "samples": set()}
 
-    def _task_blob(self, tid: str) -> bytes:
-        """One task's inputs, expected outputs and reference times, pickled and compressed once."""
-        if tid not in self._blobs:
-            problem, oracle = self.ds.problems[tid], self.gt[tid]
-            task = {"entry_point": problem["entry_point"], "atol": problem["atol"]}
-            for suite in SUITES:
-                task[suite] = {"inputs": problem[f"{suite}_input"], "expected": oracle[suite],
-                               "ref_time": oracle[f"{suite}_time"]}
-            blob = b"" if _pickled_over(task, 8 * SHIP_LIMIT_BYTES) else zlib.compress(pickle.dumps(task), 1)
-            if not blob or len(blob) > SHIP_LIMIT_BYTES:
+        def close() -> None:
+            nonlocal current
+            if current:
+                batches.append(current)
+            current = []
+            state.update(cost=0.0, bytes=0, tasks=set(), samples=set())
+
+        for tid, group in by_task.items():
+            blob = self.payloads.size(tid)
+            # Rebuilt or heavy outputs are paid for once per program: keep the task's checks together.
+            if self.payloads.rebuilt(tid) or blob > SPLIT_MAX_BYTES:
+                close()
+                for i in range(0, len(group), self.batch_size):
+                    current = [(g, s) for g in group[i : i + self.batch_size] for s in SUITES]
+                    close()
+                continue
+            for g in group:
                 for suite in SUITES:
-                    task[suite]["expected"] = None
-                task["canonical"] = problem["prompt"] + problem["canonical_solution"]
-                task["output_not_none"] = self.ds.name == "mbpp" and problem["entry_point"] in _not_none()
-                blob = zlib.compress(pickle.dumps(task), 1)
-                self._big.add(tid)
-            self._blobs[tid] = blob
-        return self._blobs[tid]
+                    cost = self.check_cost(tid, suite)
+                    new_task = tid not in state["tasks"]
+                    if current and (state["cost"] + cost > target
+                                    or (new_task and state["bytes"] + blob > PAYLOAD_BYTES)
+                                    or (g.key not in state["samples"] and len(state["samples"]) >= self.batch_size)):
+                        close()
+                        new_task = True
+                    current.append((g, suite))
+                    state["cost"] += cost
+                    state["samples"].add(g.key)
+                    if new_task:
+                        state["tasks"].add(tid)
+                        state["bytes"] += blob
+        close()
+        # Longest first: the workers then finish within one short program of each other.
+        costs = {id(b): self.program_cost(b) for b in batches}
+        batches.sort(key=lambda b: -costs[id(b)])
+        return batches
 
     def _program(self, pid: str, batch: list[tuple[Graded, str]], tag: str):
         from harness.sandbox import Program
@@ -307,30 +328,19 @@ class Grader:
         for g, suite in batch:
             tid = g.sample.task_id
             checks.append({"key": g.key, "task_id": tid, "suite": suite, "code": g.sample.solution})
-            ref = self.gt[tid][f"{suite}_time"]
+            ref = self.payloads.times(tid, suite)
             wall += suite_wall_cap(suite_limits(ref, self.min_time_limit, self.factor)) + 0.5
-        tasks = {c["task_id"]: self._task_blob(c["task_id"]) for c in checks}
+        tasks = {tid: self.payloads.read(tid) for tid in dict.fromkeys(c["task_id"] for c in checks)}
         job = {"tag": tag, "dataset": self.ds.name, "tasks": tasks, "checks": checks,
                "address_space": self.address_space,
                "min_time_limit": self.min_time_limit, "gt_time_limit_factor": self.factor}
-        return Program(id=pid, code=_PROGRAM_SRC.read_text(), files={"job.pkl": pickle.dumps(job)},
+        return Program(id=pid, code=_program_source(), files={"job.pkl": pickle.dumps(job, pickle.HIGHEST_PROTOCOL)},
                        timeout_s=wall, memory_mb=MEMORY_MB)
 
-def _pickled_over(task: dict, limit: int) -> bool:
-    """Whether the expected outputs pickle to more than `limit`, without pickling hundreds of MB."""
-    total = 0
-    for suite in SUITES:
-        for out in task[suite]["expected"]:
-            total += len(pickle.dumps(out))
-            if total > limit:
-                return True
-    return False
 
-
-def _not_none() -> list[str]:
-    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
-
-    return MBPP_OUTPUT_NOT_NONE_TASKS
+@functools.lru_cache(maxsize=1)
+def _program_source() -> str:
+    return _PROGRAM_SRC.read_text()
 
 
 def _timed_out(rec: dict) -> bool:

@@ -101,6 +101,93 @@ def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
     return out
 
 
+# What a sandbox program gets for one task: its inputs, expected outputs and reference times, pickled
+# once per dataset and cached beside the ground truth, so grading neither unpickles hundreds of MB of
+# outputs nor pickles them again. Bump PAYLOAD_FORMAT when that layout changes (check_program.py reads it).
+PAYLOAD_FORMAT = "1"
+SUITES = ("base", "plus")
+# Expected outputs are shipped unless unpickling them would take longer than recomputing them in the
+# sandbox from the canonical solution (Mbpp/255: ~750 MB, 3 s to load, 1.5 s to recompute). The rate
+# is for lists of ints, the slowest kind to unpickle measured; strings load ~10x faster.
+UNPICKLE_BYTES_PER_S = 200e6
+SHIP_ALWAYS_BYTES = 64 << 20
+
+
+class Payloads:
+    """Per-task sandbox payloads of one dataset, with each task's reference times and payload size."""
+
+    def __init__(self, directory: Path, index: dict):
+        self.directory = directory
+        self.index = index  # task_id -> {"base_time", "plus_time", "bytes", "rebuilt"}
+
+    def times(self, task_id: str, suite: str) -> list[float]:
+        return self.index[task_id][f"{suite}_time"]
+
+    def size(self, task_id: str) -> int:
+        return self.index[task_id]["bytes"]
+
+    def rebuilt(self, task_id: str) -> bool:
+        """Whether the sandbox recomputes this task's expected outputs instead of receiving them."""
+        return self.index[task_id]["rebuilt"]
+
+    def read(self, task_id: str) -> bytes:
+        return (self.directory / self.index[task_id]["file"]).read_bytes()
+
+
+def payloads(ds: Dataset) -> Payloads:
+    """The dataset's payloads, built from the ground truth (computed first if need be) on first use."""
+    directory = cache_path(ds).with_name(f"{cache_path(ds).stem}-payloads-v{PAYLOAD_FORMAT}")
+    index_path = directory / "index.pkl"
+    if not index_path.exists():
+        _build_payloads(ds, load(ds), directory)
+    with open(index_path, "rb") as f:  # written by us, never downloaded
+        return Payloads(directory, pickle.load(f))
+
+
+def _build_payloads(ds: Dataset, oracle: dict, directory: Path) -> None:
+    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=directory.name + ".tmp"))
+    index = {}
+    for n, (task_id, problem) in enumerate(tqdm(ds.problems.items(), desc=f"task payloads {ds.label}", leave=False)):
+        truth = oracle[task_id]
+        task = {"entry_point": problem["entry_point"], "atol": problem["atol"]}
+        for suite in SUITES:
+            task[suite] = {"inputs": problem[f"{suite}_input"], "expected": truth[suite],
+                           "ref_time": truth[f"{suite}_time"]}
+        recompute_s = sum(sum(truth[f"{suite}_time"]) for suite in SUITES)
+        rebuilt = _pickled_over([truth[s] for s in SUITES], max(SHIP_ALWAYS_BYTES, recompute_s * UNPICKLE_BYTES_PER_S))
+        if rebuilt:
+            for suite in SUITES:
+                task[suite]["expected"] = None
+            task["canonical"] = problem["prompt"] + problem["canonical_solution"]
+            task["output_not_none"] = ds.name == "mbpp" and problem["entry_point"] in MBPP_OUTPUT_NOT_NONE_TASKS
+        blob = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
+        name = f"{n}.pkl"
+        (staging / name).write_bytes(blob)
+        index[task_id] = {"file": name, "bytes": len(blob), "rebuilt": rebuilt,
+                          **{f"{suite}_time": truth[f"{suite}_time"] for suite in SUITES}}
+    with open(staging / "index.pkl", "wb") as f:
+        pickle.dump(index, f)
+    try:
+        os.rename(staging, directory)
+    except OSError:  # another process finished first: its payloads are the same
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _pickled_over(outputs: list[list], limit: float) -> bool:
+    """Whether the outputs pickle to more than `limit` bytes, without pickling hundreds of MB at once."""
+    total = 0
+    for suite in outputs:
+        for out in suite:
+            total += len(pickle.dumps(out))
+            if total > limit:
+                return True
+    return False
+
+
 # Measures what evalplus's main process holds when it forks its workers: its modules, the problems
 # (through its own loader) and this ground truth.
 _PROBE = """

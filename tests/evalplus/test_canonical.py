@@ -26,7 +26,7 @@ STAGED = [(name, version, variant) for name, (_, versions) in dataset.VERSIONS.i
 def test_canonical_solutions_pass(name, version, variant, cache_env):
     ds = dataset.load(name, version, variant)
     samples = [Sample(tid, p["prompt"] + p["canonical_solution"], 0) for tid, p in ds.problems.items()]
-    graded = Grader(ds, groundtruth.load(ds), use_cache=False).grade(samples)
+    graded = Grader(ds, groundtruth.payloads(ds), use_cache=False).grade(samples)
     failing = {g.sample.task_id: g.suites for g in graded if g.status("base") != "pass" or g.status("plus") != "pass"}
     if name == "humaneval":
         find_zero = failing.pop("HumanEval/32")

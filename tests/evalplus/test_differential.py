@@ -87,7 +87,7 @@ def test_same_verdicts_as_evalplus(name, data_name, version, cases, tmp_path, ca
     sample_file.write_text("".join(json.dumps({"task_id": s.task_id, "solution": s.solution}) + "\n" for s in samples))
 
     reference = run_evalplus(name, subset, sample_file, tmp_path / "evalplus-home", parallel=2)
-    graded = Grader(ds, groundtruth.load(ds), use_cache=False).grade(samples)
+    graded = Grader(ds, groundtruth.payloads(ds), use_cache=False).grade(samples)
     ours = results.eval_results(ds, graded, results.pass_at_k(ds, graded))
 
     assert statuses(ours) == statuses(reference)

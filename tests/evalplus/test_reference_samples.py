@@ -42,7 +42,7 @@ CASES += [(SC2.format("humaneval.jsonl"), SC2.format("humaneval_eval_results.jso
 def test_reference_file(sample_file, stored_file, name, version, cache_env):
     ds = dataset.load(name, version)
     loaded = samples.load(data.reference_path(sample_file), ds)
-    graded = Grader(ds, groundtruth.load(ds), use_cache=False).grade(loaded)
+    graded = Grader(ds, groundtruth.payloads(ds), use_cache=False).grade(loaded)
     ours = statuses(results.eval_results(ds, graded, results.pass_at_k(ds, graded)))
     stored = statuses(json.loads(data.reference_path(stored_file).read_text()))
 
