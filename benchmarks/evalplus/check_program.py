@@ -14,7 +14,6 @@ join timeout, terminate-then-kill sequence, verdict mapping, stack depth and add
 import gc
 import json
 import mmap
-import multiprocessing
 import os
 import pickle
 import resource
@@ -329,4 +328,5 @@ def main() -> None:
     out.flush()
 
 
-main()
+if __name__ == "__main__":  # the sandbox runs it as a script; tests import its clocks
+    main()

@@ -233,7 +233,7 @@ class Grader:
 
     def _run_batches(self, batches: list[list[tuple[Graded, str]]], workers: int, on_record) -> list:
         """Run batches in the sandbox; stream records to on_record; return the checks that got none."""
-        from harness.sandbox import Program, Sandbox
+        from harness.sandbox import Sandbox
 
         tag = f"@@sca-{secrets.token_hex(8)}@@"
         by_id = {f"b{i}": batch for i, batch in enumerate(batches)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,10 +137,19 @@ class Payloads:
 
 def payloads(ds: Dataset) -> Payloads:
     """The dataset's payloads, built from the ground truth (computed first if need be) on first use."""
-    directory = cache_path(ds).with_name(f"{cache_path(ds).stem}-payloads-v{PAYLOAD_FORMAT}")
+    truth = cache_path(ds)
+    if not truth.exists():
+        load(ds)
+    # Named after the ground-truth file they came from: recomputed ground truth gets fresh payloads.
+    stat = truth.stat()
+    prefix = f"{truth.stem}-payloads-v{PAYLOAD_FORMAT}-"
+    directory = truth.with_name(f"{prefix}{stat.st_size}-{stat.st_mtime_ns}")
     index_path = directory / "index.pkl"
     if not index_path.exists():
         _build_payloads(ds, load(ds), directory)
+        for stale in truth.parent.glob(prefix + "*"):
+            if stale != directory and not stale.name.startswith(directory.name + ".tmp"):
+                shutil.rmtree(stale, ignore_errors=True)
     with open(index_path, "rb") as f:  # written by us, never downloaded
         return Payloads(directory, pickle.load(f))
 
@@ -172,8 +182,6 @@ def _build_payloads(ds: Dataset, oracle: dict, directory: Path) -> None:
     try:
         os.rename(staging, directory)
     except OSError:  # another process finished first: its payloads are the same
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
 
 
