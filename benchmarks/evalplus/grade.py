@@ -119,7 +119,7 @@ class Grader:
     def __init__(
         self,
         ds: Dataset,
-        payloads: Payloads,
+        payloads: Payloads | None = None,  # default: the dataset's cached payloads (built on first use)
         *,
         workers: int | None = None,
         batch_size: int = 16,
@@ -131,7 +131,7 @@ class Grader:
         from harness.sandbox import Policy
 
         self.ds = ds
-        self.payloads = payloads
+        self.payloads = payloads or groundtruth.payloads(ds)
         self.workers = workers or os.cpu_count() or 1
         self.batch_size = batch_size
         self.min_time_limit = min_time_limit

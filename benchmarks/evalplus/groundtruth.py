@@ -29,7 +29,12 @@ def cache_dir() -> Path:
 
 
 # Bump when the way reference times are measured changes, so stale timings are not reused.
-TIMING = "fair1"
+TIMING = "fair2"
+# Inputs whose limit is near or above evalplus's 1 s floor (4 x 0.2 s) are timed once more, alone, and
+# keep the faster run: load only ever slows a run down (a CI run under load measured Mbpp/583's slowest
+# input at 0.44 s; quiet runs give 0.36-0.41 s). One repeat adds ~40% to MBPP+'s cold ground truth.
+TIMING_REPEATS = 2
+TIMING_RELEVANT_S = 0.2
 
 
 def cache_path(ds: Dataset) -> Path:
@@ -68,14 +73,31 @@ def _one(args: tuple) -> tuple[str, dict]:
     code = problem["prompt"] + problem["canonical_solution"]
     oracle = {}
     for suite in ("base", "plus"):
-        oracle[suite], oracle[f"{suite}_time"] = trusted_exec(
-            code, problem[f"{suite}_input"], problem["entry_point"], record_time=True, output_not_none=output_not_none
-        )
+        inputs = problem[f"{suite}_input"]
+        oracle[suite], times = trusted_exec(code, inputs, problem["entry_point"], record_time=True,
+                                            output_not_none=output_not_none)
+        oracle[f"{suite}_time"] = [_fastest(code, problem["entry_point"], inp, t) if t >= TIMING_RELEVANT_S else t
+                                   for inp, t in zip(inputs, times)]
     return task_id, oracle
 
 
+def _fastest(code: str, entry_point: str, inp: list, measured: float) -> float:
+    """The input timed again, alone, from a fresh exec (so no state from other inputs), as trusted_exec does."""
+    from copy import deepcopy
+
+    fastest = measured
+    for _ in range(TIMING_REPEATS - 1):
+        scope: dict = {}
+        exec(code, scope)
+        args = deepcopy(inp)
+        start = _LoadFairClock.time()
+        scope[entry_point](*args)
+        fastest = min(fastest, _LoadFairClock.time() - start)
+    return fastest
+
+
 def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
-    """task_id -> {"base", "base_time", "plus", "plus_time"}, exactly evalplus's get_groundtruth."""
+    """task_id -> {"base", "base_time", "plus", "plus_time"}: evalplus's get_groundtruth, with load-proof timings."""
     path = cache_path(ds)
     if path.exists():
         with open(path, "rb") as f:  # written by us below, never downloaded

@@ -32,6 +32,13 @@ KNOWN = {
     **{(SC2.format("mbpp_eval_results.json"), f"Mbpp/{n}"): (None, None) for n in (14, 276, 312, 574, 746)},
 }
 
+# Timing-borderline: verdicts that follow this host's timing noise, for evalplus as for us; either status
+# is accepted on the named suite only. Llama-3-8B's recursive catalan_number takes 1.47-1.60 s on Mbpp/583's
+# slowest plus input and the canonical 0.36-0.41 s (quiet, separate processes), so it sits on the 4x limit.
+BORDERLINE = {
+    (PR247.format("mbpp", MODELS[1]), "Mbpp/583"): "plus",
+}
+
 CASES = [(PR247.format(ds, m), PR247.format(ds, m), ds, "v0.1.10" if ds == "humaneval" else "v0.2.0")
          for ds in ("humaneval", "mbpp") for m in MODELS]
 CASES += [(SC2.format("humaneval.jsonl"), SC2.format("humaneval_eval_results.json"), "humaneval", "v0.1.9"),
@@ -49,6 +56,11 @@ def test_reference_file(sample_file, stored_file, name, version, cache_env):
     diffs = {}
     for key in stored:
         if ours[key] != stored[key]:
+            suite = BORDERLINE.get((stored_file, key[0]))
+            other = 0 if suite == "plus" else 1  # statuses are (base, plus): the other suite must still agree
+            if suite is not None and ours[key][other] == stored[key][other]:
+                print(f"\n{key[0]}: timing-borderline {suite} verdict {ours[key]} (stored {stored[key]})")
+                continue
             diffs[key[0]] = (stored[key], ours[key])
     expected = {tid: v for (f, tid), v in KNOWN.items() if f == stored_file}
     for tid, (was, now) in expected.items():
