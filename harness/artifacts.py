@@ -23,7 +23,7 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def fingerprint(stage_name: str, stage_version: int, config: dict, input_fingerprints: Sequence[str]) -> str:
+def fingerprint(stage_name: str, stage_version: int | str, config: dict, input_fingerprints: Sequence[str]) -> str:
     """hash(stage name, stage config, input fingerprints): equal inputs give an equal artifact."""
     payload = {"stage": stage_name, "version": stage_version, "config": config, "inputs": list(input_fingerprints)}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

@@ -25,10 +25,10 @@ class Stage:
     fn: Callable
     config_model: type[BaseModel]
     # Bump when a stage's code changes its output, so old artifacts stop matching.
-    version: int = 1
+    version: int | str = 1
 
 
-def stage(name: str, config: type[BaseModel], version: int = 1) -> Callable[[Callable], Stage]:
+def stage(name: str, config: type[BaseModel], version: int | str = 1) -> Callable[[Callable], Stage]:
     """Decorator: `@stage("toy.square", SquareConfig)` turns fn(cfg, inputs, ctx) into a Stage."""
 
     def wrap(fn: Callable) -> Stage:

@@ -87,7 +87,15 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     }
 
 
-@stage("evaluate", EvaluateConfig)
+def _grading_version() -> str:
+    # Grading semantics and reference timings are part of what an evaluate artifact means.
+    from benchmarks.evalplus.grade import GRADER_VERSION
+    from benchmarks.evalplus.groundtruth import TIMING
+
+    return f"grader{GRADER_VERSION}-{TIMING}"
+
+
+@stage("evaluate", EvaluateConfig, version=_grading_version())
 def evaluate_stage(cfg: EvaluateConfig, inputs: dict, ctx) -> None:
     """Recipe stage: grades the samples.jsonl of its one input (a `generate` artifact)."""
     if len(inputs) != 1:

@@ -100,3 +100,26 @@ def test_resume_after_kill(tmp_path, cache_env):
     assert strip(json.loads((tmp_path / "b" / "eval_results.json").read_text())) == \
         strip(json.loads((tmp_path / "c" / "eval_results.json").read_text()))
     assert json.loads((tmp_path / "b" / "eval_results.json").read_text())["eval"]["HumanEval/2"][3]["base_status"] == "fail"
+
+
+def test_evaluate_artifacts_are_not_reused_across_grading_semantics(monkeypatch):
+    """A recipe's evaluate stage reruns when grading semantics or reference timings change."""
+    import importlib
+
+    from benchmarks.evalplus import evaluate, grade, groundtruth
+    from harness.artifacts import fingerprint
+
+    def stage_fingerprint() -> str:
+        stage = importlib.reload(evaluate).evaluate_stage
+        return fingerprint(stage.name, stage.version, {"dataset": "humaneval"}, ["samples-fp"])
+
+    before = stage_fingerprint()
+    try:
+        assert stage_fingerprint() == before
+        monkeypatch.setattr(grade, "GRADER_VERSION", grade.GRADER_VERSION + "x")
+        after_grader = stage_fingerprint()
+        monkeypatch.setattr(groundtruth, "TIMING", groundtruth.TIMING + "x")
+        assert len({before, after_grader, stage_fingerprint()}) == 3
+    finally:
+        monkeypatch.undo()
+        assert stage_fingerprint() == before  # leave the module as other tests expect it
