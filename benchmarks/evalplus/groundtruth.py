@@ -119,7 +119,17 @@ def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
         pickle.dump(out, tmp)
-    os.replace(tmp.name, path)
+    # The first process to finish publishes; later ones use its file, so every grader (and the payloads
+    # named after that file) agrees on one set of timings instead of each overwriting the last.
+    try:
+        os.link(tmp.name, path)
+    except FileExistsError:
+        with open(path, "rb") as f:
+            out = pickle.load(f)
+    except OSError:  # a filesystem without hard links: last writer wins
+        os.replace(tmp.name, path)
+    if os.path.exists(tmp.name):
+        os.unlink(tmp.name)
     print(f"ground truth for {ds.label}: {time.perf_counter() - start:.1f}s -> {path}", file=sys.stderr)
     return out
 
@@ -160,15 +170,15 @@ class Payloads:
 def payloads(ds: Dataset) -> Payloads:
     """The dataset's payloads, built from the ground truth (computed first if need be) on first use."""
     truth = cache_path(ds)
-    if not truth.exists():
-        load(ds)
+    computed = None if truth.exists() else load(ds)
     # Named after the ground-truth file they came from: recomputed ground truth gets fresh payloads.
     stat = truth.stat()
     prefix = f"{truth.stem}-payloads-v{PAYLOAD_FORMAT}-"
     directory = truth.with_name(f"{prefix}{stat.st_size}-{stat.st_mtime_ns}")
     index_path = directory / "index.pkl"
     if not index_path.exists():
-        _build_payloads(ds, load(ds), directory)
+        _build_payloads(ds, computed or load(ds), directory)
+        # Payloads of a ground truth since replaced (deleted and recomputed) are never read again.
         for stale in truth.parent.glob(prefix + "*"):
             if stale != directory and not stale.name.startswith(directory.name + ".tmp"):
                 shutil.rmtree(stale, ignore_errors=True)
