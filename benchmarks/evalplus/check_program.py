@@ -118,7 +118,8 @@ def recording_swallow_io(stream_type, last, solution_time):
     """evalplus's swallow_io (stdout, stderr and stdin all one write-only stream for the duration),
     as a plain class, that also records which call raised what and how long the solution's code ran.
 
-    `last` gets "CALL:ExceptionName" (call -1 = exec of the solution, then one per input).
+    `last` gets "CALL:ExceptionName" (call -1 = exec of the solution, then one per input). The call
+    counter lives in each forked child, so every check starts from zero.
     """
     calls = [0]
 
@@ -139,7 +140,7 @@ def recording_swallow_io(stream_type, last, solution_time):
                 last.value = f"{calls[0] - 2}:{exc_type.__name__}".encode()[:255]
             return False
 
-    return swallow_io, calls
+    return swallow_io
 
 
 class ChildClock:
@@ -227,10 +228,10 @@ def main() -> None:
     stat, progress = RawValue("i", _UNKNOWN), RawValue("i", 0)
     solution_time = RawValue("d", 0.0)
     last = RawArray("c", 256)
-    details = RawArray("b", max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus") if s in t) or 1)
+    details = RawArray("b", max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus")) or 1)
 
     ev.time_limit = load_fair_time_limit(TimeoutException)  # unsafe_execute looks it up at call time
-    ev.swallow_io, calls = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
+    ev.swallow_io = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
 
     # Our result lines get a private copy of stdout; children (and anything a solution prints at the
     # file-descriptor level) see /dev/null, so they cannot corrupt the protocol or flood the output limit.
@@ -245,7 +246,7 @@ def main() -> None:
         # Outputs too big to ship (Mbpp/255: ~750 MB pickled, slower to load than to recompute) are
         # recomputed here from the canonical solution, exactly as evalplus's ground truth does.
         for suite in ("base", "plus"):
-            if suite in task and task[suite]["expected"] is None:
+            if task[suite]["expected"] is None:
                 from evalplus.gen.util import trusted_exec
 
                 task[suite]["expected"] = trusted_exec(task["canonical"], task[suite]["inputs"],
@@ -271,8 +272,7 @@ def main() -> None:
         time_limits = [max(limit_floor, factor * t) for t in suite["ref_time"]]
         timeout = min(60, sum(time_limits)) + 1
         stat.value, progress.value, solution_time.value, last.value = _UNKNOWN, 0, 0.0, b""
-        calls[0] = 0
-        out.flush()
+        out.flush()  # finished records reach the sandbox even if a later check takes this program down
         start = time.monotonic()
         cpu_before = _children_cpu()
         pid = os.fork()

@@ -348,8 +348,8 @@ def _timed_out(rec: dict) -> bool:
 
 
 def _maybe_starved(rec: dict) -> bool:
-    # Per-input limits already discount CPU waits (check_program.load_fair_time_limit); the suite-wide
-    # wall cap does not, so a killed suite whose child got less than a full CPU may have lost to load.
+    # Per-input limits and the suite cap both discount the child's CPU waits (check_program.py); a killed
+    # suite whose child still got less than a full CPU may have lost to load the clocks do not see (memory, I/O).
     if rec["status"] != "timeout":
         return False
     return rec.get("cpu_s") is None or rec["cpu_s"] < UNSTARVED_CPU_SHARE * rec["duration_s"]
