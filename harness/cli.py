@@ -18,6 +18,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("harness.sandbox.cli", "run untrusted programs in the sandbox"),
     "evaluate": ("benchmarks.evalplus.cli", "grade HumanEval+/MBPP+ samples like EvalPlus"),
     "generate": ("generation.codegen", "generate benchmark samples with a model backend"),
+    "pipeline": ("generation.pipeline.cli", "run one SelfCodeAlign data stage on files (seeds, concepts, ...)"),
+    "train": ("training.sft", "fine-tune a model on an SFT dataset with TRL (the paper's recipe)"),
+    "leaderboard": ("harness.report.leaderboard", "build the leaderboard (markdown, HTML, PNG) from evaluate artifacts"),
+    "regress": ("harness.report.regress", "paired significance test of NEW against BASE; exit 1 on a drop"),
     "bench": ("harness.commands.bench", "run the speed and memory benchmarks (make bench)"),
 }
 

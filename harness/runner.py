@@ -59,6 +59,10 @@ class StageContext:
     def log_table(self, name: str, rows: list[dict]) -> None:
         self._run.log_table(name, rows)
 
+    def log_image(self, name: str, path: Path, caption: str | None = None) -> None:
+        """A plot the stage saved (keep it inside out_dir so it travels with the artifact)."""
+        self._run.log_image(name, path, caption)
+
 
 @dataclass
 class StagePlan:

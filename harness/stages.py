@@ -16,6 +16,20 @@ BUILTIN_STAGES: dict[str, str] = {
     "tiny_model": "training.tiny_model:tiny_model_stage",
     "generate": "generation.codegen:generate_stage",
     "evaluate": "benchmarks.evalplus.evaluate:evaluate_stage",
+    # SelfCodeAlign's method: model, seeds, S->C, C->I (or S->I), I->R, execution, selection, SFT
+    "gguf_model": "training.gguf_model:gguf_model_stage",
+    "seeds": "generation.seeds:seeds_stage",
+    "concepts": "generation.pipeline.concepts:concepts_stage",
+    "instructions": "generation.pipeline.instructions:instructions_stage",
+    "snippet_instructions": "generation.pipeline.instructions:snippet_instructions_stage",
+    "responses": "generation.pipeline.responses:responses_stage",
+    "execute": "generation.pipeline.execute:execute_stage",
+    "select": "generation.pipeline.select:select_stage",
+    "sft": "training.sft:sft_stage",
+    # other benchmarks, and reports over evaluate artifacts
+    "livecodebench_evaluate": "benchmarks.livecodebench.evaluate:evaluate_stage",
+    "leaderboard": "harness.report.leaderboard:leaderboard_stage",
+    "regress": "harness.report.regress:regress_stage",
 }
 
 

@@ -151,6 +151,19 @@ class StageRun:
             self.wandb_run.log({key: wandb.Table(columns=columns, data=data)}, step=step)
         self._step = step_now + 1
 
+    def log_image(self, key: str, path: Path, caption: str | None = None, step: int | None = None) -> None:
+        """A plot (PNG on disk, usually inside the stage's artifact) as a W&B image."""
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"{path}: image '{key}' has no file at this path")
+        step_now = self._next_step(step)
+        self._mirror({"_step": step_now, "_timestamp": time.time(), "_image": key, "_path": str(path)})
+        if self.wandb_run is not None:
+            import wandb
+
+            self.wandb_run.log({key: wandb.Image(str(path), caption=caption)}, step=step)
+        self._step = step_now + 1
+
     def _artifact(self, name: str, type: str, path: Path, fingerprint: str, metadata: dict | None) -> Any:
         import wandb
 
