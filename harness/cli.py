@@ -16,7 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tiny-model": ("training.tiny_model", "build the tiny local Llama model and tokenizer"),
     "data": ("harness.data", "fetch and verify benchmark data against the sha256 lock"),
     "sandbox": ("harness.sandbox.cli", "run untrusted programs in the sandbox"),
-    "evaluate": ("benchmarks.evalplus.cli", "grade HumanEval+/MBPP+ samples like EvalPlus"),
+    "evaluate": ("benchmarks.cli", "grade HumanEval+/MBPP+ samples like EvalPlus, or LiveCodeBench samples"),
     "generate": ("generation.codegen", "generate benchmark samples with a model backend"),
     "pipeline": ("generation.pipeline.cli", "run one SelfCodeAlign data stage on files (seeds, concepts, ...)"),
     "train": ("training.sft", "fine-tune a model on an SFT dataset with TRL (the paper's recipe)"),
