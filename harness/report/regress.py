@@ -150,8 +150,9 @@ def render(report: dict) -> str:
     lines.append(f"flipped tasks: {gate['flipped_tasks']}, of which timing-sensitive: {gate['flipped_timing_sensitive']}")
     margin = f", margin {gate['margin_points']:g} points" if gate["margin_points"] else ""
     status = "FAIL" if report["exit_code"] else "ok"
-    lines.append(f"{status}: NEW is {gate['verdict']} on {gate['suite']} (alpha {gate['alpha']:g}{margin}); "
-                 f"{gate['reason']}")
+    finding = (f"NEW is {gate['verdict']} than BASE" if gate["verdict"].startswith("significantly")
+               else "no significant difference between NEW and BASE")
+    lines.append(f"{status}: {finding} on {gate['suite']} (alpha {gate['alpha']:g}{margin}); {gate['reason']}")
     return "\n".join(lines)
 
 

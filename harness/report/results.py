@@ -199,6 +199,7 @@ def _from_verdicts(path: Path) -> tuple[dict, dict, str | None]:
 
     rows: dict[str, dict[str, list[tuple[int, bool]]]] = {}
     timing: dict[str, set[str]] = {}
+    seen: dict[str, int] = {}  # rows per task so far: the sample index where a row does not give one
     first_source = None
     for where, row, error in jsonl_lines(path):
         if error or not isinstance(row, dict):
@@ -207,7 +208,8 @@ def _from_verdicts(path: Path) -> tuple[dict, dict, str | None]:
         if not isinstance(task, str):
             raise UserError(f"{where}: missing string field 'task_id' (or 'question_id')")
         first_source = first_source or row.get("source")
-        index = row.get("index", sum(len(v) for v in rows.get(task, {}).values()))
+        index = row.get("index", seen.get(task, 0))
+        seen[task] = seen.get(task, 0) + 1
         for suite, passed, flagged in _row_outcomes(row, where):
             rows.setdefault(suite, {}).setdefault(task, []).append((index, passed))
             if flagged:
@@ -222,14 +224,18 @@ def _row_outcomes(row: dict, where: str) -> list[tuple[str, bool, bool]]:
     """(suite, passed, timing-sensitive) for one verdict row."""
     any_flag = bool(row.get("timing_sensitive"))
     if isinstance(row.get("base"), dict):  # EvalPlus: plus counts only when base passes too
-        base = row["base"]
+        base, plus = row["base"], row.get("plus")
+        suites = [r for r in (base, plus) if isinstance(r, dict)]
+        per_suite = any("timing_sensitive" in r for r in suites)  # else only the row-level flag is known
+
+        def flagged(record: dict) -> bool:
+            return bool(record.get("timing_sensitive")) if per_suite else any_flag
+
         base_pass = base.get("status") == "pass"
-        base_flag = bool(base.get("timing_sensitive", any_flag))
-        out = [("base", base_pass, base_flag)]
-        plus = row.get("plus")
+        out = [("base", base_pass, flagged(base))]
         if isinstance(plus, dict) and plus.get("status") is not None:
             plus_pass = row.get("plus_pass", base_pass and plus.get("status") == "pass")
-            out.append(("plus", bool(plus_pass), base_flag or bool(plus.get("timing_sensitive", any_flag))))
+            out.append(("plus", bool(plus_pass), flagged(base) or flagged(plus)))
         return out
     if "passed" in row:
         return [(SINGLE_SUITE, bool(row["passed"]), any_flag)]
