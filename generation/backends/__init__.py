@@ -13,6 +13,7 @@ BACKENDS: dict[str, str] = {
     "hf": "generation.backends.hf:HFBackend",
     "openai": "generation.backends.openai:OpenAIBackend",
     "vllm": "generation.backends.vllm:VLLMBackend",
+    "llamacpp": "generation.backends.llamacpp:LlamaCppBackend",
 }
 
 
