@@ -92,7 +92,8 @@ def run(base: Evaluation, new: Evaluation, cfg: RegressConfig) -> dict:
     if drop:
         reason = f"significant drop on {gated}: delta {100 * g['delta']:+.1f} points, p = {_p(g['p_value'])}"
     elif too_many:
-        reason = f"{counted} tasks flipped (timing-sensitive ones not counted), more than --max-flips {cfg.max_flips}"
+        reason = (f"{counted} task{'s' if counted != 1 else ''} flipped (timing-sensitive ones not counted), "
+                  f"more than --max-flips {cfg.max_flips}")
     else:
         reason = "no significant drop"
     direction = "better" if g["delta"] > 0 else "worse"

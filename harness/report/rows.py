@@ -96,7 +96,7 @@ def paper_rows(path: Path = REFERENCES_FILE) -> list[Row]:
     except ValidationError as exc:
         raise UserError(validation_error_line(exc, ReferenceFile, "", {}, str(path))) from None
     return [Row(model=r.model, benchmark=r.benchmark, version=r.version, kind="reference", source=r.source,
-                scores={s: {"value": v / 100, "ci95": None} for s, v in r.scores.items()},
+                scores={s: {"value": round(v / 100, 6), "ci95": None} for s, v in r.scores.items()},
                 settings={"greedy": True}, grader="as published")
             for r in doc.rows]
 
@@ -113,7 +113,7 @@ def evalplus_leaderboard_rows() -> list[Row]:
     for model, entry in doc.items():
         scores = (entry or {}).get("pass@1") or {}
         for benchmark in ("humaneval", "mbpp"):
-            suites = {s: {"value": scores[key] / 100, "ci95": None}
+            suites = {s: {"value": round(scores[key] / 100, 6), "ci95": None}
                       for s, key in (("base", benchmark), ("plus", f"{benchmark}+")) if scores.get(key) is not None}
             if suites:
                 out.append(Row(model=model, benchmark=benchmark, version=None, scores=suites, kind="reference",

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.evalplus.conftest import cache_env, shared_cache  # noqa: F401  (the grader's shared ground truth)
 from tests.support.data import reference_or_skip
 
 PR247 = "evalplus-pr247/{dataset}--{model}_vllm_temp_0.0-sanitized_eval_results.json"
