@@ -11,9 +11,17 @@ import argparse
 from harness.errors import UserError
 
 LIVECODEBENCH = "livecodebench"
-# EvalPlus-only options (dest -> default): a LiveCodeBench run refuses them
-_EVALPLUS_ONLY = {"version": None, "variant": None, "sanitize": False, "min_time_limit": 1.0,
-                  "gt_time_limit_factor": 4.0}
+# Options both graders read; every other EvalPlus option is refused by a LiveCodeBench run.
+SHARED = {"help", "dataset", "samples", "out", "tasks", "workers", "batch_size", "no_cache"}
+
+
+def _evalplus_only() -> dict:
+    """dest -> default of the options only the EvalPlus grader reads (taken from its own parser)."""
+    from benchmarks.evalplus import cli as evalplus_cli
+
+    probe = argparse.ArgumentParser(add_help=False)
+    evalplus_cli.add_arguments(probe)
+    return {a.dest: a.default for a in probe._actions if a.dest not in SHARED}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     from benchmarks.livecodebench import cli as lcb_cli
 
     if args.dataset == LIVECODEBENCH:
-        given = [d for d, default in _EVALPLUS_ONLY.items() if getattr(args, d) != default]
+        given = [d for d, default in _evalplus_only().items() if getattr(args, d) != default]
         if given:
             raise UserError(f"{_flag(given[0])}: only for --dataset humaneval or mbpp")
         return lcb_cli.main(args)

@@ -1,42 +1,167 @@
-"""`sca generate`: benchmark code generation (HumanEval+/MBPP+) into EvalPlus-format samples.
+"""`sca generate`: benchmark code generation into samples a grader reads.
 
-Writes OUT/samples.jsonl ({task_id, solution}, sanitized like evalplus codegen; feed it to `sca evaluate`),
-OUT/samples.raw.jsonl (unsanitized), OUT/generations.jsonl (per sample: prompt hash, finish reason,
-token counts) and OUT/generation.json (model, prompt style, chat-template hash, prompt hashes, backend,
-package versions, how many outputs hit max_new_tokens). Every finished request is cached in
-OUT/cache.sqlite (or --cache), so a rerun after a kill generates only what is missing.
+Benchmarks plug in through BENCHMARKS (name -> "module:attribute" of a Benchmark): HumanEval+/MBPP+
+(EvalPlus samples, defined here) and LiveCodeBench (benchmarks/livecodebench/codegen.py). A benchmark
+gives its tasks, a prompt per task and style, the post-processing of a completion into a sample, and
+its default sampling settings; the rest (backends, caching, provenance) is shared.
+
+Writes OUT/samples.jsonl (what the grader reads: {task_id, solution} for EvalPlus, sanitized like
+evalplus codegen; {question_id, code} for LiveCodeBench), OUT/samples.raw.jsonl (unprocessed),
+OUT/generations.jsonl (per sample: prompt hash, finish reason, token counts) and OUT/generation.json
+(model, prompt style, chat-template hash, prompt hashes, backend, package versions, how many outputs
+hit max_new_tokens). Every finished request is cached in OUT/cache.sqlite (or --cache), so a rerun
+after a kill generates only what is missing.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import importlib
 import json
 import time
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 from harness.errors import UserError
 from harness.provenance import package_versions
 from harness.stages import stage
 
+# name -> "module:attribute" of a Benchmark, imported on use.
+BENCHMARKS: dict[str, str] = {
+    "humaneval": "generation.codegen:HUMANEVAL",
+    "mbpp": "generation.codegen:MBPP",
+    "livecodebench": "benchmarks.livecodebench.codegen:BENCHMARK",
+}
+# Benchmark-specific selection keys: left out of the config's dump while unset, so adding one does not
+# change the fingerprint of recipes that never use it.
+SELECTION_KEYS = ("problems", "start_date", "end_date", "after_release")
+
+
+class Benchmark:
+    """What `generate` needs from a benchmark. Subclass it and add the name to BENCHMARKS."""
+
+    name: str
+    id_field = "task_id"  # the task id's key in sample rows
+    # Sampling defaults (the benchmark's published protocol); a config or flag overrides each.
+    defaults = {"n": 1, "temperature": 0.0, "top_p": 0.95, "max_new_tokens": 768}
+    selection: tuple[str, ...] = ()  # which SELECTION_KEYS it reads
+
+    def load(self, cfg: "CodegenConfig") -> tuple[dict, str, dict]:
+        """(task id -> task in benchmark order, label for messages, dataset identity for generation.json)."""
+        raise NotImplementedError
+
+    def prompt(self, task, style: str, tokenizer):
+        """The generation.prompts.CodegenPrompt of one task."""
+        raise NotImplementedError
+
+    def rows(self, prompt, task, text: str) -> tuple[dict, dict]:
+        """(raw row, sample row) for one completion."""
+        raise NotImplementedError
+
+
+class EvalPlusBenchmark(Benchmark):
+    """HumanEval+ / MBPP+: EvalPlus's prompts, and evalplus codegen's sanitizing of every output."""
+
+    selection = ()
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def load(self, cfg):
+        from benchmarks.evalplus import dataset
+        from harness.artifacts import file_digest
+
+        ds = dataset.load(self.name, cfg.version)
+        return ds.problems, ds.label, {"version": ds.version, "dataset_hash": ds.hash,
+                                       "dataset_file_sha256": file_digest(ds.path)}
+
+    def prompt(self, task, style, tokenizer):
+        from generation.prompts import build_prompt
+
+        return build_prompt(task, self.name, style, tokenizer)
+
+    def rows(self, prompt, task, text):
+        from evalplus.sanitize import sanitize
+
+        # evalplus codegen does the same to every output before sanitizing.
+        solution = prompt.prefix + text.replace("\t", "    ")
+        return ({"task_id": prompt.task_id, "solution": solution},
+                {"task_id": prompt.task_id, "solution": sanitize(solution, entrypoint=task["entry_point"])})
+
+
+HUMANEVAL = EvalPlusBenchmark("humaneval")
+MBPP = EvalPlusBenchmark("mbpp")
+
+
+def get_benchmark(name: str) -> Benchmark:
+    if name not in BENCHMARKS:
+        close = difflib.get_close_matches(name, BENCHMARKS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserError(f"--benchmark: unknown benchmark '{name}'{hint}; choose one of {', '.join(BENCHMARKS)}")
+    module_name, _, attr = BENCHMARKS[name].partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
 class CodegenConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    benchmark: Literal["humaneval", "mbpp"]
+    benchmark: str  # a BENCHMARKS name
     model: str | None = None  # path or hub id; in a recipe, None takes the stage's input artifact
     backend: Literal["auto", "hf", "openai", "vllm"] = "auto"
-    version: str | None = None
+    version: str | None = None  # EvalPlus dataset version, or a LiveCodeBench release (release_v6, v2_v5, ...)
     tasks: list[str] | None = None
+    # Unset sampling keys take the benchmark's defaults: EvalPlus greedy n=1, 768 new tokens (the
+    # paper's setting); LiveCodeBench n=10, T=0.2, top_p 0.95, 2000 new tokens (upstream's).
     n: int = Field(1, ge=1)
-    temperature: float = Field(0.0, ge=0)  # greedy, the paper's setting
-    top_p: float = Field(0.95, gt=0, le=1)  # used only when sampling (evalplus uses 0.95)
-    max_new_tokens: int = Field(768, ge=1)  # evalplus' default
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)  # used only when sampling
+    max_new_tokens: int = Field(768, ge=1)
     seed: int = 0
     prompt_style: Literal["auto", "base", "instruct"] = "auto"
     tokenizer: str | None = None  # where to find the chat template, if not next to the model
     backend_options: dict = Field(default_factory=dict)
+    # LiveCodeBench problem selection: a local problems file, and the contest_date window
+    problems: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    after_release: str | None = None  # a registry model: only problems from the day after its release
+
+    @model_validator(mode="before")
+    @classmethod
+    def _benchmark_defaults(cls, data):
+        if isinstance(data, dict) and data.get("benchmark") in BENCHMARKS:
+            defaults = get_benchmark(data["benchmark"]).defaults
+            data = {**defaults, **{k: v for k, v in data.items() if not (v is None and k in defaults)}}
+        return data
+
+    @field_validator("benchmark")
+    @classmethod
+    def _known_benchmark(cls, name: str) -> str:
+        if name not in BENCHMARKS:
+            close = difflib.get_close_matches(name, BENCHMARKS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"unknown benchmark '{name}'{hint}; choose one of {', '.join(BENCHMARKS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _selection_applies(self):
+        used = get_benchmark(self.benchmark).selection
+        for key in SELECTION_KEYS:
+            if getattr(self, key) is not None and key not in used:
+                raise ValueError(f"{key}: not a setting of benchmark {self.benchmark}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_selection(self, handler):
+        out = handler(self)
+        for key in SELECTION_KEYS:
+            if out.get(key) is None:
+                out.pop(key, None)
+        return out
 
 
 def pick_backend(name: str) -> str:
@@ -95,24 +220,22 @@ def resolve_style(cfg: CodegenConfig, tokenizer) -> str:
 
 def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, progress: bool = True) -> dict:
     """Generate samples for every selected task; return the summary also written to OUT/generation.json."""
-    from evalplus.sanitize import sanitize
-
-    from benchmarks.evalplus import dataset
     from generation import models
     from generation.backends import GenerationRequest, get_backend
     from generation.backends.base import canonical_json, sha256_text
-    from generation.prompts import build_prompt, chat_template_sha256
-    from harness.artifacts import atomic_write_text, file_digest, write_jsonl
+    from generation.prompts import chat_template_sha256
+    from harness.artifacts import atomic_write_text, write_jsonl
 
     if not cfg.model:
         raise UserError("--model: required (a local path or a hub id)")
     started = time.perf_counter()
-    ds = dataset.load(cfg.benchmark, cfg.version)
-    task_ids = select_tasks(ds.problems, cfg.tasks, ds.label)
+    bench = get_benchmark(cfg.benchmark)
+    tasks, label, dataset_identity = bench.load(cfg)
+    task_ids = select_tasks(tasks, cfg.tasks, label)
     backend_name = pick_backend(cfg.backend)
     tokenizer = load_tokenizer(cfg, backend_name)
     style = resolve_style(cfg, tokenizer)
-    prompts = [build_prompt(ds.problems[tid], cfg.benchmark, style, tokenizer) for tid in task_ids]
+    prompts = [bench.prompt(tasks[tid], style, tokenizer) for tid in task_ids]
     greedy = cfg.temperature == 0
     requests = [GenerationRequest(prompt=p.prompt, n=cfg.n, temperature=cfg.temperature,
                                   top_p=1.0 if greedy else cfg.top_p, max_new_tokens=cfg.max_new_tokens,
@@ -128,13 +251,11 @@ def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, pr
     samples, raw, generations = [], [], []
     truncated = 0
     for p, completions in zip(prompts, results):
-        entry_point = ds.problems[p.task_id]["entry_point"]
         for index, c in enumerate(completions):
-            # evalplus codegen does the same to every output before sanitizing.
-            solution = p.prefix + c.text.replace("\t", "    ")
-            raw.append({"task_id": p.task_id, "solution": solution})
-            samples.append({"task_id": p.task_id, "solution": sanitize(solution, entrypoint=entry_point)})
-            generations.append({"task_id": p.task_id, "index": index, "prompt_sha256": p.sha256,
+            raw_row, sample_row = bench.rows(p, tasks[p.task_id], c.text)
+            raw.append(raw_row)
+            samples.append(sample_row)
+            generations.append({bench.id_field: p.task_id, "index": index, "prompt_sha256": p.sha256,
                                 "finish_reason": c.finish_reason, "prompt_tokens": c.prompt_tokens,
                                 "completion_tokens": c.completion_tokens, "completion": c.text})
             truncated += c.finish_reason == "length"
@@ -145,8 +266,7 @@ def run_codegen(cfg: CodegenConfig, out_dir: Path, cache: Path | None = None, pr
     info = models.lookup(cfg.model)
     prompt_hashes = {p.task_id: p.sha256 for p in prompts}
     summary = {
-        "benchmark": cfg.benchmark, "version": ds.version, "dataset_hash": ds.hash,
-        "dataset_file_sha256": file_digest(ds.path),
+        "benchmark": cfg.benchmark, **dataset_identity,
         "model": cfg.model,
         "registry": {**info.__dict__, "release_date": info.release_date.isoformat()} if info else None,
         "backend": identity, "prompt_style": style,
@@ -180,24 +300,41 @@ def generate_stage(cfg: CodegenConfig, inputs: dict, ctx) -> None:
              "requests_from_cache": summary["requests"]["from_cache"]})
 
 
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2024-08-01, got {text!r}") from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--benchmark", "--dataset", required=True, choices=["humaneval", "mbpp"])
+    parser.add_argument("--benchmark", "--dataset", required=True, choices=list(BENCHMARKS))
     parser.add_argument("--model", required=True, help="local model dir or hub id (the served name for openai)")
     parser.add_argument("--backend", choices=["auto", "hf", "openai", "vllm"], default="auto",
                         help="default: vllm where a GPU and vllm are present, else hf")
-    parser.add_argument("--version", help="dataset version (default: humaneval v0.1.10, mbpp v0.2.0)")
+    parser.add_argument("--version", "--release", dest="version",
+                        help="dataset version (default: humaneval v0.1.10, mbpp v0.2.0) or LiveCodeBench release "
+                             "(release_vN, vN, vA_vB; default release_latest)")
     parser.add_argument("--tasks", help="comma-separated task ids or numbers (default: all)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--n", type=int, default=1, help="samples per task (default 1)")
-    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
-    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling, when temperature > 0")
-    parser.add_argument("--max-new-tokens", type=int, default=768)
+    parser.add_argument("--n", type=int, help="samples per task (default: the benchmark's, 1 for EvalPlus, "
+                                              "10 for LiveCodeBench)")
+    parser.add_argument("--temperature", type=float, help="0 = greedy (default: 0 for EvalPlus, 0.2 for LiveCodeBench)")
+    parser.add_argument("--top-p", type=float, help="nucleus sampling, when temperature > 0 (default 0.95)")
+    parser.add_argument("--max-new-tokens", type=int, help="default: 768 for EvalPlus, 2000 for LiveCodeBench")
+    parser.add_argument("--greedy", action="store_true", help="one greedy sample per task (--n 1 --temperature 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prompt-style", choices=["auto", "base", "instruct"], default="auto",
                         help="auto: the registry's style, else instruct iff the tokenizer has a chat template")
     parser.add_argument("--tokenizer", help="tokenizer path/id for the chat template (default: --model)")
     parser.add_argument("--cache", type=Path, help="request cache file (default: OUT/cache.sqlite)")
     parser.add_argument("--no-progress", action="store_true")
+    lcb = parser.add_argument_group("livecodebench problem selection")
+    lcb.add_argument("--problems", type=Path, help="a local jsonl in the code_generation_lite schema")
+    lcb.add_argument("--start-date", type=_date, help="only problems with contest_date on or after this day")
+    lcb.add_argument("--end-date", type=_date, help="only problems with contest_date on or before this day")
+    lcb.add_argument("--after-release", metavar="MODEL",
+                     help="only problems published after MODEL's release date (from the model registry)")
     hf = parser.add_argument_group("hf backend")
     hf.add_argument("--batch-size", type=int, default=16)
     hf.add_argument("--dtype", default="auto")
@@ -234,14 +371,22 @@ def main(args: argparse.Namespace) -> int:
 
     backend = pick_backend(args.backend)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    if args.greedy and ((args.n or 1) != 1 or (args.temperature or 0) != 0):
+        raise UserError("--greedy: means --n 1 --temperature 0; drop the other --n/--temperature")
+    sampling = {"n": 1, "temperature": 0.0} if args.greedy else {"n": args.n, "temperature": args.temperature}
     try:
         cfg = CodegenConfig(benchmark=args.benchmark, model=args.model, backend=backend, version=args.version,
-                            tasks=tasks, n=args.n, temperature=args.temperature, top_p=args.top_p,
-                            max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_style=args.prompt_style,
-                            tokenizer=args.tokenizer, backend_options=backend_options(args, backend))
+                            tasks=tasks, **sampling, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                            seed=args.seed, prompt_style=args.prompt_style, tokenizer=args.tokenizer,
+                            backend_options=backend_options(args, backend),
+                            problems=str(args.problems) if args.problems else None, start_date=args.start_date,
+                            end_date=args.end_date, after_release=args.after_release)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise UserError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+        if err["loc"]:
+            raise UserError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+        key, _, why = err["msg"].removeprefix("Value error, ").partition(": ")
+        raise UserError(f"--{key.replace('_', '-')}: {why}") from None
     summary = run_codegen(cfg, args.out, cache=args.cache, progress=not args.no_progress)
     print(f"{summary['samples']} samples for {summary['tasks']} tasks -> {args.out / 'samples.jsonl'}; "
           f"{summary['hit_max_new_tokens']} hit max_new_tokens ({cfg.max_new_tokens}); "

@@ -36,7 +36,12 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path, progress: b
     from benchmarks.livecodebench.grade import Grader, grader_hash
 
     started = time.perf_counter()
-    problems = dataset.load(cfg.release, cfg.problems, start_date=cfg.start_date, end_date=cfg.end_date,
+    release, problems_file = cfg.release, cfg.problems
+    generation = generation_info(Path(samples_path))
+    if release is None and problems_file is None and generation and generation.get("benchmark") == "livecodebench":
+        # Samples from `sca generate` name the problems they were made for.
+        release, problems_file = generation["config"].get("version"), generation["config"].get("problems")
+    problems = dataset.load(release, problems_file, start_date=cfg.start_date, end_date=cfg.end_date,
                             after_release=cfg.after_release)
     if cfg.question_ids:
         unknown = sorted(set(cfg.question_ids) - problems.known)
@@ -55,7 +60,6 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path, progress: b
     score = results.write(out_dir, problems, graded, grader.policy.hash())
     scored = {g.sample.question_id for g in graded}
     unscored = [q for q in problems.problems if q not in scored]
-    generation = generation_info(Path(samples_path))
     verdicts = {v: sum(g.verdict == v for g in graded) for v in ("pass", "fail", "timeout", "error")}
     return {
         "dataset": "livecodebench",
@@ -70,8 +74,10 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path, progress: b
         "problems_without_samples": {"count": len(unscored), "first": unscored[:20]},
         "pass@1": score["ours"].get("pass@1", {}).get("value"),
         "pass@1_upstream_rule": score["upstream"].get("pass@1", {}).get("value"),
-        "pass@k": score["ours"],
-        "pass@k_upstream_rule": score["upstream"],
+        # suite -> pass@k, the shape harness/report reads ("difficulty/easy" ... become suites)
+        "pass@k": {"pass": score["ours"], "upstream_rule": score["upstream"],
+                   **{facet: {value: cell["ours"] for value, cell in score[facet].items()}
+                      for facet in ("difficulty", "platform")}},
         "difficulty": score["difficulty"],
         "platform": score["platform"],
         "verdicts": verdicts,
