@@ -1,6 +1,8 @@
 # Thin targets over the `sca` command. Every target sets itself up first.
 #   make reproduce [EXP=experiments/smoke.yaml] [SET="key=value key2=value2"]
 #   make test | make bench | make status
+#   make leaderboard [EXP=recipe.yaml] [SET="key=value"] [FILES="run_root_or_artifact_or_eval_results ..."]
+#   make regress FILES="BASE NEW" [ARGS="--alpha 0.01 --margin 1 --max-flips 0"]
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +16,7 @@ export SCA_DATA_DIR
 SETUP_HASH := $(shell cat requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 
-.PHONY: setup test bench reproduce status data clean
+.PHONY: setup test bench reproduce status data leaderboard regress clean
 
 setup: $(STAMP)
 
@@ -22,6 +24,9 @@ $(STAMP): requirements.lock requirements-nodeps.lock pyproject.toml
 	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get install -y -q bubblewrap >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q bubblewrap >/dev/null 2>&1; }); } || \
 	  echo "setup: bubblewrap not installed; the sandbox will report which isolation layers it lacks"
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }); } || \
+	  echo "setup: chromium not installed; the leaderboard's headless-browser check will be skipped"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.lock
@@ -39,6 +44,16 @@ reproduce: setup
 
 status: setup
 	$(BIN)/sca status $(EXP) $(SET)
+
+# Markdown, HTML (checked in headless chromium), PNG under runs/leaderboard/, from the recipe's evaluate
+# stages, or from FILES (run roots, evaluate artifacts, eval_results.json files).
+leaderboard: setup
+	$(BIN)/sca leaderboard $(if $(FILES),$(FILES),$(EXP) $(SET)) --out runs/leaderboard $(ARGS)
+
+# Paired significance test of NEW against BASE; exit 1 on a significant drop.
+regress: setup
+	@test -n "$(FILES)" || { echo 'usage: make regress FILES="BASE NEW" [ARGS="--margin 1"]' >&2; exit 2; }
+	$(BIN)/sca regress $(FILES) $(ARGS)
 
 # Verify every locked dataset file; downloads what the mirror lacks (needs internet).
 data: setup

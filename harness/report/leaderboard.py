@@ -37,7 +37,7 @@ class LeaderboardConfig(Strict):
     # EvalPlus leaderboard rows: models also measured here ("matching"), all of them, none, or these names
     evalplus_leaderboard: Literal["matching", "all", "none"] | list[str] = "matching"
     browser_check: bool = True  # render the page in headless chromium (skipped, and said so, without it)
-    resamples: int = Field(10_000, ge=100)  # for paired deltas with several samples per task
+    resamples: int = Field(default=10_000, ge=100)  # for paired deltas with several samples per task
 
 
 # ---------------------------------------------------------------------------------------------- sources

@@ -142,7 +142,7 @@ def load(path: Path | str, stage: str | None = None, label: str | None = None) -
     scores = _scores(summary, outcomes, path)
     return Evaluation(
         path=path, benchmark=str(benchmark), version=version, variant=variant, dataset_hash=dataset_hash,
-        model=label or model, model_id=model_id, settings=settings, grader=_grader(summary, manifest, results, folder),
+        model=label or model, model_id=model_id, settings=settings, grader=_grader(summary, manifest, results),
         scores=scores, outcomes=outcomes, timing_tasks=timing_tasks, timing=summary.get("timing_sensitive"),
         stage=stage or manifest.get("stage"), fingerprint=manifest.get("fingerprint"),
         finished_at=manifest.get("finished_at"),
@@ -328,8 +328,8 @@ def _model_label(generation: dict | None, manifest: dict, named: re.Match | None
     if named is not None:
         return named["model"].replace("--", "/"), None
     stem = path.name.removesuffix(".json").removesuffix("_eval_results").removesuffix(".jsonl")
-    if _SELFCODEALIGN_NAME.match(stem):
-        return _SELFCODEALIGN_NAME.match(stem)["model"], None
+    if ours := _SELFCODEALIGN_NAME.match(stem):
+        return ours["model"], None
     if manifest.get("stage"):
         return f"{manifest.get('experiment', '?')}/{manifest['stage']}", None
     return stem, None
@@ -357,7 +357,7 @@ def _settings(generation: dict | None, outcomes: dict, named: re.Match | None) -
     }
 
 
-def _grader(summary: dict, manifest: dict, results: dict | None, folder: Path | None) -> str | None:
+def _grader(summary: dict, manifest: dict, results: dict | None) -> str | None:
     if summary.get("grader_version"):
         return str(summary["grader_version"])
     if manifest.get("stage_version") is not None:

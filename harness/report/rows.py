@@ -230,10 +230,10 @@ def apply_baseline(groups: list[Group], baseline: str, resamples: int = 10_000) 
                 if suite not in r.scores or suite not in base.scores:
                     continue
                 delta = Delta(r.scores[suite]["value"] - base.scores[suite]["value"])
-                paired = _pairable(base, r, suite)
-                if paired:
+                common = _pairable(base, r, suite)
+                if common and base.evaluation and r.evaluation:
                     result = stats.compare(suite, base.evaluation.outcomes[suite], r.evaluation.outcomes[suite],
-                                           paired, resamples=resamples)
+                                           common, resamples=resamples)
                     delta = Delta(result.delta, result.p_value, result.test)
                 r.deltas[suite] = delta
 

@@ -52,7 +52,7 @@ def wilson(successes: int, n: int, z: float) -> tuple[float, float]:
 def newcombe_paired(both: int, base_only: int, new_only: int, neither: int, confidence: float) -> tuple[float, float]:
     """Interval of p_new - p_base for paired binary outcomes (Newcombe 1998, method 10)."""
     n = both + base_only + new_only + neither
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
     p1, p2 = (both + base_only) / n, (both + new_only) / n
     l1, u1 = wilson(both + base_only, n, z)
     l2, u2 = wilson(both + new_only, n, z)

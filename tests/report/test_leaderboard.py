@@ -185,7 +185,8 @@ def test_the_browser_check_fails_when_the_page_lacks_a_row(run_cli, tmp_path):
     out = tmp_path / "lb"
     assert run_cli("leaderboard", pr247(LLAMA), "--out", out, "--no-browser")[0] == 0
     rendered = [(r["benchmark"], r["kind"], r["model"]) for r in board(out)["rows"]]
+    chromium = browser.find_chromium()
+    assert chromium is not None
     check = browser.check_page(out / "leaderboard.html", tmp_path / "shot.png",
-                               rendered + [("humaneval", "measured", "a model not on the page")],
-                               browser.find_chromium())
+                               rendered + [("humaneval", "measured", "a model not on the page")], chromium)
     assert check.ok is False and check.rows_in_dom == len(rendered) == check.rows_expected - 1
