@@ -73,7 +73,16 @@ def scan(root: Path) -> list[Path]:
     found = []
     for folder, dirs, _ in os.walk(root):
         here = Path(folder)
-        if results.is_evaluate_output(here):
+        if (here / results.MANIFEST).is_file():  # a stage artifact: an evaluate stage's, or none of ours
+            try:
+                uses = json.loads((here / results.MANIFEST).read_text()).get("uses", "")
+            except ValueError:
+                raise UserError(f"{here / results.MANIFEST}: not valid JSON") from None
+            if _is_evaluate_stage(str(uses)) and results.is_evaluate_output(here):
+                found.append(here)
+            dirs.clear()
+            continue
+        if results.is_evaluate_output(here):  # a `sca evaluate --out` folder
             found.append(here)
             dirs.clear()
             continue

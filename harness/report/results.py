@@ -5,7 +5,8 @@ An evaluate output is one of:
   (scores with intervals, dataset identity, timing-sensitive counts), verdicts.jsonl (one row per sample),
   eval_results.json (EvalPlus's schema) and manifest.json (stage, grader version, inputs);
 - an EvalPlus eval_results.json in either schema EvalPlus writes: {task: [{base_status, plus_status, ...}]}
-  (0.2 on, and ours) or {task: {nfiles, base: [[status, details], ...], plus: [...]}} (0.1.x);
+  (0.2 on, and ours) or {task: {nfiles, base: [[status, details], ...], plus: [...]}} (0.1.x); or the same
+  layout with one outcome per sample ({task: [{status, ...}]}, as LiveCodeBench's evaluate writes);
 - a verdicts.jsonl.
 
 Any benchmark can contribute. Its summary.json gives `dataset` (or `benchmark`), optional `version` and
@@ -173,11 +174,15 @@ def _from_eval_results(doc, path: Path) -> dict[str, dict[str, list[bool]]]:
         raise UserError(f"{path}: expected an EvalPlus eval_results.json with an 'eval' object")
     base: dict[str, list[bool]] = {}
     plus: dict[str, list[bool]] = {}
+    single: dict[str, list[bool]] = {}
     for task, entry in doc["eval"].items():
         where = f"{path}: eval[{task!r}]"
-        if isinstance(entry, list):  # one record per sample
+        if isinstance(entry, list) and entry and all(isinstance(r, dict) and "status" in r and "base_status" not in r
+                                                     for r in entry):  # one outcome per sample (LiveCodeBench)
+            single[task] = [_status_passed(r["status"]) for r in entry]
+        elif isinstance(entry, list):  # one record per sample
             if not all(isinstance(r, dict) and "base_status" in r for r in entry):
-                raise UserError(f"{where}: expected records with 'base_status'")
+                raise UserError(f"{where}: expected records with 'base_status' (or 'status')")
             base[task] = [_status_passed(r["base_status"]) for r in entry]
             if any(r.get("plus_status") is not None for r in entry):
                 plus[task] = [b and _status_passed(r.get("plus_status")) for b, r in zip(base[task], entry)]
@@ -189,6 +194,10 @@ def _from_eval_results(doc, path: Path) -> dict[str, dict[str, list[bool]]]:
                 plus[task] = [b and _status_passed(s) for b, s in zip(base[task], entry["plus"])]
         else:
             raise UserError(f"{where}: neither EvalPlus schema (a list of records, or {{nfiles, base, plus}})")
+    if base and single:
+        raise UserError(f"{path}: mixes EvalPlus records ('base_status') with one-outcome records ('status')")
+    if single:
+        return {SINGLE_SUITE: single}
     if not base:
         raise UserError(f"{path}: 'eval' holds no tasks")
     return {"base": base, "plus": plus} if plus else {"base": base}
@@ -360,6 +369,8 @@ def _settings(generation: dict | None, outcomes: dict, named: re.Match | None) -
 def _grader(summary: dict, manifest: dict, results: dict | None) -> str | None:
     if summary.get("grader_version"):
         return str(summary["grader_version"])
+    if isinstance(summary.get("grader"), dict) and summary["grader"].get("version") and not manifest:
+        return f"{summary.get('dataset', 'grader')} grader {summary['grader']['version']}"
     if manifest.get("stage_version") is not None:
         return f"{manifest.get('uses', 'evaluate')} {manifest['stage_version']}"
     if results is not None:

@@ -190,3 +190,15 @@ def test_the_browser_check_fails_when_the_page_lacks_a_row(run_cli, tmp_path):
     check = browser.check_page(out / "leaderboard.html", tmp_path / "shot.png",
                                rendered + [("humaneval", "measured", "a model not on the page")], chromium)
     assert check.ok is False and check.rows_in_dom == len(rendered) == check.rows_expected - 1
+
+
+def test_a_run_root_scan_reads_only_evaluate_artifacts(run_cli, tmp_path):
+    root = tmp_path / "runs"
+    _artifact(root / "artifacts" / "evaluate-aaaa", pr247(LLAMA), "he_eval", "2026-01-01T00:00:00+00:00", "a" * 64)
+    other = root / "artifacts" / "execute-bbbb"  # another stage that happens to write verdicts.jsonl
+    other.mkdir(parents=True)
+    (other / "verdicts.jsonl").write_text('{"task_id": "x", "verdict": "pass"}\n')
+    (other / "manifest.json").write_text(json.dumps({"stage": "exec", "uses": "execute", "experiment": "exp"}))
+    code, _, _ = run_cli("leaderboard", root, "--out", tmp_path / "lb", "--no-paper", "--references", "none",
+                         "--no-browser")
+    assert code == 0 and [r["model"] for r in board(tmp_path / "lb")["rows"]] == ["exp/he_eval"]

@@ -145,3 +145,14 @@ def test_timing_sensitive_flips_are_counted_and_do_not_fail_max_flips(run_cli, t
     assert "timing-sensitive among them (1): HumanEval/3" in out
     code, _, _ = run_cli("regress", tmp_path / "base", tmp_path / "new", "--max-flips", "0")
     assert code == 1
+
+
+def test_only_tasks_both_sides_graded_are_compared(run_cli, tmp_path):
+    doc = json.loads(pr247(LLAMA_INSTRUCT).read_text())
+    doc["eval"] = {t: rows for t, rows in list(doc["eval"].items())[:50]}
+    part = tmp_path / "part_eval_results.json"
+    part.write_text(json.dumps(doc))
+    code, out, _ = run_cli("regress", pr247(LLAMA_INSTRUCT), part, "--json", tmp_path / "r.json")
+    plus = json.loads((tmp_path / "r.json").read_text())["suites"]["plus"]
+    assert code == 0 and plus["tasks"] == 50 and plus["only_base"] == 114 and plus["only_new"] == 0
+    assert "50 common tasks (BASE only: 114, NEW only: 0)" in out and plus["delta"] == 0

@@ -74,6 +74,19 @@ def test_verdicts_of_any_benchmark_with_timing_flags(tmp_path):
     assert lcb.timing_tasks == {"pass": {"2847"}}
 
 
+def test_one_outcome_eval_results_need_a_summary_naming_the_benchmark(tmp_path):
+    doc = {"hash": "abc", "eval": {"2847": [{"question_id": "2847", "status": "pass"}, {"status": "fail"}],
+                                   "abc301_a": [{"question_id": "abc301_a", "status": "timeout"}]}}
+    (tmp_path / "eval_results.json").write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="cannot tell which benchmark"):
+        results.load(tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps({"dataset": "livecodebench", "hash": "abc",
+                                                       "grader": {"version": "1a2b"}}))
+    e = results.load(tmp_path)
+    assert e.outcomes == {"pass": {"2847": [True, False], "abc301_a": [False]}}
+    assert e.scores["pass"]["value"] == pytest.approx(0.25) and e.grader == "livecodebench grader 1a2b"
+
+
 def test_hashes_of_the_staged_datasets_are_named():
     assert results.known_evalplus_dataset("fe585eb4df8c88d844eeb463ea4d0302") == ("humaneval", "v0.1.10", None)
     assert results.known_evalplus_dataset("ee43ecabebf20deef4bb776a405ac5b1") == ("mbpp", "v0.2.0", None)
