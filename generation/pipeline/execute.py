@@ -161,25 +161,36 @@ class Executor:
         return [results[i] for i in range(len(codes))]
 
     def _run_batches(self, codes: list[str], token: str) -> dict[int, dict]:
-        size = self.cfg.batch_size
+        """Final verdicts of the batched responses. A batch cut short (a response left something behind, or
+        took its batch down) leaves its unreported responses to the next round; a program that reported
+        nothing hands its first response to the single path, so every round makes progress."""
         job = {"mode": "batch", "token": token, "timeout_s": self.policy.timeout_s,
                "output_limit_bytes": self.policy.output_limit_bytes, "ncpu": os.cpu_count() or 1}
-        chunks = [list(range(s, min(s + size, len(codes)))) for s in range(0, len(codes), size)]
-        programs = (Program(id=f"batch{k}", code=program_source(), timeout_s=len(chunk) * (self.policy.timeout_s + 1) + 30,
-                            files={"job.json": json.dumps({**job, "items": [[i, codes[i]] for i in chunk]})})
-                    for k, chunk in enumerate(chunks))
         results: dict[int, dict] = {}
+        pending = list(range(len(codes)))
         prefix = token + "\t"
-        for verdict in self.sandbox.run(programs):
-            self.stats["batch_programs"] += 1
-            if verdict.status != "pass":
-                self.stats["batches_cut_short"] += 1
-            for line in verdict.stdout.splitlines():
-                if line.startswith(prefix):
-                    row = json.loads(line[len(prefix):])
-                    index = row.pop("i")
-                    if row["status"] in FINAL:
-                        results[index] = {**row, "executor": "batch"}
+        while pending:
+            size = self.cfg.batch_size
+            chunks = {f"batch{k}": pending[s:s + size] for k, s in enumerate(range(0, len(pending), size))}
+            programs = (Program(id=name, code=program_source(), timeout_s=len(chunk) * (self.policy.timeout_s + 1) + 30,
+                                files={"job.json": json.dumps({**job, "items": [[i, codes[i]] for i in chunk]})})
+                        for name, chunk in chunks.items())
+            pending = []
+            for verdict in self.sandbox.run(programs):
+                self.stats["batch_programs"] += 1
+                reported = set()
+                for line in verdict.stdout.splitlines():
+                    if line.startswith(prefix):
+                        row = json.loads(line[len(prefix):])
+                        index = row.pop("i")
+                        reported.add(index)
+                        if row["status"] in FINAL:
+                            results[index] = {**row, "executor": "batch"}
+                left = [i for i in chunks[verdict.id] if i not in reported]
+                if left:
+                    self.stats["batches_cut_short"] += 1
+                    pending += left if reported else left[1:]
+            pending.sort()
         return results
 
 
