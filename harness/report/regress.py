@@ -71,6 +71,7 @@ def run(base: Evaluation, new: Evaluation, cfg: RegressConfig) -> dict:
     report: dict = {"base": _side(base), "new": _side(new), "suites": {}}
     flipped: set[str] = set()
     timing: set[str] = set()
+    counted_flips: set[str] = set()  # moved on some suite where their verdicts are not timing-sensitive
     for suite in suites:
         common = [t for t in base.outcomes[suite] if t in new.outcomes[suite]]
         if not common:
@@ -81,16 +82,22 @@ def run(base: Evaluation, new: Evaluation, cfg: RegressConfig) -> dict:
         moved = {t for t, _, _ in paired.worse + paired.better}
         flipped |= moved
         timing |= moved & sensitive
+        counted_flips |= moved - sensitive
         report["suites"][suite] = {**paired.to_json(), "only_base": len(set(base.outcomes[suite]) - set(common)),
                                    "only_new": len(set(new.outcomes[suite]) - set(common)),
                                    "timing_sensitive_flipped": sorted(moved & sensitive)}
     g = report["suites"][gated]
     significant = g["p_value"] < cfg.alpha
     drop = significant and g["delta"] < 0 and g["ci"][1] < -cfg.margin / 100
-    counted = len(flipped - timing)
+    counted = len(counted_flips)
     too_many = cfg.max_flips is not None and counted > cfg.max_flips
     if drop:
         reason = f"significant drop on {gated}: delta {100 * g['delta']:+.1f} points, p = {_p(g['p_value'])}"
+    elif significant and g["delta"] < 0:
+        reason = (f"the drop ({100 * g['delta']:+.1f} points) may be within the margin of {cfg.margin:g} points: "
+                  f"its interval reaches {100 * g['ci'][1]:+.1f}")
+        if too_many:
+            reason += f"; but {counted} tasks flipped, more than --max-flips {cfg.max_flips}"
     elif too_many:
         reason = (f"{counted} task{'s' if counted != 1 else ''} flipped (timing-sensitive ones not counted), "
                   f"more than --max-flips {cfg.max_flips}")
@@ -101,7 +108,7 @@ def run(base: Evaluation, new: Evaluation, cfg: RegressConfig) -> dict:
         "suite": gated, "alpha": cfg.alpha, "margin_points": cfg.margin, "max_flips": cfg.max_flips,
         "verdict": f"significantly {direction}" if significant else "no significant difference",
         "regression": drop, "too_many_flips": too_many, "flipped_tasks": len(flipped),
-        "flipped_timing_sensitive": len(timing), "reason": reason,
+        "flipped_timing_sensitive": len(timing), "flipped_counted": counted, "reason": reason,
     }
     report["exit_code"] = 1 if drop or too_many else 0
     return report
