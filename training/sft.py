@@ -154,6 +154,17 @@ def load_model(source: str, precision: str, attention: str, lora: LoraOptions | 
     return model, zeroed
 
 
+def check_optimizer(optimizer: str, state) -> None:
+    """Adafactor's state does not save under FSDP (transformers #26776): no checkpoint could be resumed."""
+    from accelerate.utils import DistributedType
+
+    fsdp = state.distributed_type == DistributedType.FSDP or \
+        os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true")
+    if fsdp and optimizer.startswith("adafactor"):
+        raise UserError("optimizer: adafactor's state cannot be saved under FSDP (transformers #26776); use "
+                        "training/accelerate/zero3.yaml to keep it, or optimizer=adamw_torch with FSDP")
+
+
 def last_checkpoint(directory: Path, is_main: bool = True) -> Path | None:
     """The newest complete checkpoint-N (its trainer_state.json, written last, says step N).
 
@@ -234,6 +245,7 @@ def _fit(cfg: SFTStageConfig, model_source: str, data_source: str, out_dir: Path
 
     started = time.perf_counter()
     is_main = state.is_main_process
+    check_optimizer(cfg.optimizer, state)
     cuda = torch.cuda.is_available()
     precision = preflight.resolve_precision(cfg.precision, cuda, cuda and torch.cuda.is_bf16_supported())
     world = state.num_processes
@@ -359,6 +371,7 @@ def _save_model(trainer, cfg: SFTStageConfig, target: Path, stop_ids: list[int],
         trainer.processing_class.save_pretrained(str(target))
     if not is_main:
         return
+    (target / "training_args.bin").unlink(missing_ok=True)  # pickled; training_args.json holds them readably
     generation = model.generation_config
     generation.eos_token_id = stop_ids if len(stop_ids) > 1 else stop_ids[0]
     generation.pad_token_id = trainer.processing_class.pad_token_id
