@@ -47,7 +47,7 @@ def test_rows_references_and_deltas_from_published_files(run_cli, tmp_path):
     assert paper["scores"] == {"plus": {"value": 0.671, "ci95": None}} and "Table 1" in paper["source"]
     assert paper["deltas"]["plus"]["p_value"] is None
     assert by[("mbpp", "CodeQwen1.5-7B (base)", "reference")]["scores"]["plus"]["value"] == pytest.approx(0.602)
-    board_refs = {m for (b, m, k), r in by.items() if k == "reference" and r["grader"] == "EvalPlus leaderboard"}
+    board_refs = {m for (_, m, k), r in by.items() if k == "reference" and r["grader"] == "EvalPlus leaderboard"}
     assert board_refs == {"Llama3-8B-instruct", "Llama3-8B-base", "Mistral-7B-Instruct-v0.2",
                           "starcoder2-15b-instruct-v0.1"}
 
@@ -153,7 +153,7 @@ def test_any_benchmark_gets_its_own_table_and_timing_sensitive_counts_show(run_c
                                      "pass@k": {"overall": {"pass@1": {"value": 0.2, "ci95": [0.1, 0.3]}},
                                                 "difficulty": {"easy": {"pass@1": {"value": 0.5, "ci95": None}}}}},
                   [{"question_id": "abc301_a", "verdict": "pass"}, {"question_id": "2847", "verdict": "fail"}])
-    code, stdout, _ = run_cli("leaderboard", he, lcb, "--out", tmp_path / "lb", "--no-paper", "--references", "none",
+    code, _, _ = run_cli("leaderboard", he, lcb, "--out", tmp_path / "lb", "--no-paper", "--references", "none",
                               "--no-browser")
     assert code == 0
     md = (tmp_path / "lb" / "leaderboard.md").read_text()
