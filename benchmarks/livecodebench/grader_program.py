@@ -182,7 +182,9 @@ def run_test(job, code, index, caps):
         functional_child(code, job["func_name"], index, caps, output_cap, timeout)
     child = ChildClock(pid)
     finished = child.join_load_fair(timeout)
+    delay = 0.0
     if not finished:
+        delay = child.delay()  # its CPU waits, which the limit gave back (readable while it lives)
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
@@ -194,7 +196,7 @@ def run_test(job, code, index, caps):
         pass
     duration = time.monotonic() - started
     cpu = _children_cpu() - cpu_before
-    outcome = {"duration_s": duration, "cpu_s": cpu}
+    outcome = {"duration_s": duration, "cpu_s": cpu, "delay_s": delay}
     exit_code = os.waitstatus_to_exitcode(child.status)
     if not finished or exit_code == -signal.SIGXCPU:
         outcome.update(status="timeout", detail="time limit %gs exceeded" % timeout)
@@ -269,7 +271,7 @@ def grade_solution(job, solution, caps):
                 fail = failure(job, index, outcome["status"], outcome["detail"], error_type=outcome.get("error_type"))
                 if outcome["status"] == "timeout":
                     timed_out = {"test": index, "duration_s": round(outcome["duration_s"], 4),
-                                 "cpu_s": round(outcome["cpu_s"], 4)}
+                                 "cpu_s": round(outcome["cpu_s"], 4), "delay_s": round(outcome["delay_s"], 4)}
                 ours, up = ours or fail, up or fail
                 break
             (ok_ours, why_ours, shown), (ok_up, why_up) = compare_test(job, index, captured)

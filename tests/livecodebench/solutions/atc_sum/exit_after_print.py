@@ -1,0 +1,5 @@
+# expect: pass
+input()
+print(sum(map(int, input().split())))
+exit()
+print("never printed")

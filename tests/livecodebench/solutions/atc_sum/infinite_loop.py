@@ -1,0 +1,3 @@
+# expect: timeout test=0
+while True:
+    pass

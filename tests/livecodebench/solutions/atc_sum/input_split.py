@@ -1,0 +1,3 @@
+# expect: pass
+n = int(input())
+print(sum(map(int, input().split())))

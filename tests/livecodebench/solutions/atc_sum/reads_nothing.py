@@ -1,0 +1,2 @@
+# expect: fail test=0
+print(0)

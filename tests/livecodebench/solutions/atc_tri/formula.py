@@ -1,0 +1,3 @@
+# expect: pass
+n = int(input())
+print(n * (n + 1) // 2)

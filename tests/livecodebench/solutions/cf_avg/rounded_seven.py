@@ -1,0 +1,3 @@
+# expect: pass upstream=fail
+n, *a = map(int, open(0).read().split())
+print(round(sum(a) / n, 7))

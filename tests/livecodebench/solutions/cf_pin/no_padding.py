@@ -1,0 +1,2 @@
+# expect: fail upstream=pass test=1
+print(int(input()))

@@ -1,0 +1,2 @@
+# expect: pass
+print(f"{int(input()):04d}")

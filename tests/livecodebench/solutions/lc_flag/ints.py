@@ -1,0 +1,9 @@
+# expect: fail upstream=pass test=0
+class Solution:
+    def isBalanced(self, s: str) -> bool:
+        depth = 0
+        for c in s:
+            depth += 1 if c == "(" else -1
+            if depth < 0:
+                return 0
+        return 1 if depth == 0 else 0

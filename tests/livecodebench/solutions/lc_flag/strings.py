@@ -1,0 +1,4 @@
+# expect: fail test=0
+class Solution:
+    def isBalanced(self, s: str) -> bool:
+        return "true"

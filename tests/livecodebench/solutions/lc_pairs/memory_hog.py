@@ -1,0 +1,5 @@
+# expect: error test=0
+class Solution:
+    def pairSums(self, nums, target):
+        block = bytearray(1 << 30)
+        return [[len(block), 0]]

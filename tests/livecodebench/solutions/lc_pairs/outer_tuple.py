@@ -1,0 +1,4 @@
+# expect: pass
+class Solution:
+    def pairSums(self, nums, target):
+        return tuple([i, j] for i in range(len(nums)) for j in range(i + 1, len(nums)) if nums[i] + nums[j] == target)

@@ -1,0 +1,5 @@
+# expect: fail test=0
+class Solution:
+    def pairSums(self, nums, target):
+        found = [[i, j] for i in range(len(nums)) for j in range(i + 1, len(nums)) if nums[i] + nums[j] == target]
+        return found[::-1]

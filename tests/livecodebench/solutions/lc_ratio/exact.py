@@ -1,0 +1,4 @@
+# expect: pass
+class Solution:
+    def chance(self, n: int) -> float:
+        return 1 / n
