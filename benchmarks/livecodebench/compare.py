@@ -14,6 +14,7 @@ line either equal text or every token parsed by `decimal.Decimal` equal, which a
 for `4` and `0200` for `200`.
 """
 
+import json
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -91,6 +92,13 @@ def stdin_equal_upstream(output, expected):
     return True, None
 
 
+def _show_json(value):
+    try:
+        return _show(json.dumps(value))
+    except (TypeError, ValueError):
+        return _show(value)
+
+
 def _kind(value):
     if isinstance(value, bool):
         return "bool"
@@ -111,11 +119,11 @@ def json_equal(got, want, tolerance=None, path="result"):
     """(equal, why not) for two decoded JSON values: tuple = list, a bool is not a number."""
     kg, kw = _kind(got), _kind(want)
     if kg != kw:
-        return False, "%s: got %s %s, expected %s %s" % (path, kg, _show(got), kw, _show(want))
+        return False, "%s: got %s %s, expected %s %s" % (path, kg, _show_json(got), kw, _show_json(want))
     if kg == "number":
         if got == want or (tolerance is not None and close(float(got), float(want), tolerance)):
             return True, None
-        return False, "%s: got %s, expected %s" % (path, _show(got), _show(want))
+        return False, "%s: got %s, expected %s" % (path, _show_json(got), _show_json(want))
     if kg == "list":
         if len(got) != len(want):
             return False, "%s: got %d item(s), expected %d" % (path, len(got), len(want))
@@ -126,7 +134,7 @@ def json_equal(got, want, tolerance=None, path="result"):
         return True, None
     if kg == "object":
         if set(got) != set(want):
-            return False, "%s: keys %s, expected %s" % (path, _show(sorted(got)), _show(sorted(want)))
+            return False, "%s: keys %s, expected %s" % (path, _show_json(sorted(got)), _show_json(sorted(want)))
         for key in want:
             ok, why = json_equal(got[key], want[key], tolerance, "%s[%r]" % (path, key))
             if not ok:
@@ -134,4 +142,4 @@ def json_equal(got, want, tolerance=None, path="result"):
         return True, None
     if got == want:
         return True, None
-    return False, "%s: got %s, expected %s" % (path, _show(got), _show(want))
+    return False, "%s: got %s, expected %s" % (path, _show_json(got), _show_json(want))

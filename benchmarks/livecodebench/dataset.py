@@ -129,13 +129,19 @@ def release_path(file: str) -> Path:
         target = data.cache_dir() / "data" / Path(item["path"]).parent
         target.mkdir(parents=True, exist_ok=True)
         try:
-            from huggingface_hub import hf_hub_download
+            import huggingface_hub
 
-            hf_hub_download(REPO_ID, file, repo_type="dataset", revision=REVISION, local_dir=target)
+            path = Path(huggingface_hub.hf_hub_download(REPO_ID, file, repo_type="dataset", revision=REVISION,
+                                                        local_dir=target))
         except Exception as exc:  # huggingface_hub raises many kinds; the message is what matters
             raise data.DataError(f"{item['path']}: download from the Hub ({REPO_ID}@{REVISION[:7]}) failed: "
                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; set SCA_DATA_DIR "
                                  f"to a mirror holding {item['path']}, or check your network") from None
+        actual = data._file_sha256(path)
+        if actual != item["sha256"]:
+            path.unlink()
+            raise data.DataError(f"{item['path']} from the Hub ({REPO_ID}@{REVISION[:7]}): sha256 mismatch: lock says "
+                                 f"{item['sha256']}, file has {actual}")
     return data.fetch(LOCK_NAME, LOCK_VERSION, variant, lock=LOCK)
 
 

@@ -121,8 +121,10 @@ def plot(score: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = [("all", {rule: score[rule] for rule in RULES})]
-    groups += [(value, cell) for facet in ("difficulty", "platform") for value, cell in score[facet].items()]
+    total = sum(cell["n_problems"] for cell in score["difficulty"].values())
+    groups = [(f"all ({total})", {rule: score[rule] for rule in RULES})]
+    groups += [(f"{value} ({cell['n_problems']})", cell) for facet in ("difficulty", "platform")
+               for value, cell in score[facet].items()]
     fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(groups)), 3.4))
     for offset, rule in ((-0.2, "ours"), (0.2, "upstream")):
         xs, ys, errs = [], [], [[], []]
