@@ -179,6 +179,8 @@ class Contamination:
                 self._by_prefix.setdefault(ws[1][:_PREFIX], []).append(index)
             else:
                 self._short.append(index)
+        self._anchors = frozenset(self._by_anchor)
+        self._prefixes = frozenset(self._by_prefix)
 
     @classmethod
     def from_benchmarks(cls, names: Sequence[str] = DEFAULT_BENCHMARKS, *,
@@ -199,11 +201,11 @@ class Contamination:
     def _candidates(self, text: str) -> list[int]:
         found = list(self._short)
         words = set(text.split())
-        for word in words:
-            found.extend(self._by_anchor.get(word, ()))
+        for word in words & self._anchors:  # set intersection runs in C; few words are anchors
+            found.extend(self._by_anchor[word])
         if self._by_prefix:
-            for prefix in {w[:_PREFIX] for w in words}:
-                found.extend(self._by_prefix.get(prefix, ()))
+            for prefix in {w[:_PREFIX] for w in words} & self._prefixes:
+                found.extend(self._by_prefix[prefix])
         return sorted(found)
 
     def find(self, text: str) -> str | None:  # e.g. "humaneval:HumanEval/12:canonical_solution", None if clean

@@ -264,3 +264,27 @@ def test_kill_9_during_pyright_then_rerun_gives_identical_seeds(finished, tmp_pa
         del os.environ["SEEDS_PYRIGHT_COUNT"]
     for name in ("records.jsonl", "typecheck.jsonl", "dropped.jsonl"):
         assert (resumed / name).read_bytes() == (uncut / name).read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from tests.support.tiny_model import get_tiny_model
+
+    return get_tiny_model(tmp_path_factory)
+
+
+def test_judge_runs_through_the_backend_and_decides_by_its_answer(finished, tiny_model, tmp_path):
+    """The real judge path on the tiny random model: its answers are noise, the bookkeeping is not."""
+    _, corpus, _ = finished
+    recipe = write_recipe(tmp_path, corpus, typecheck=False, judge=True, judge_model=str(tiny_model),
+                          judge_backend="hf", judge_backend_options={"batch_size": 4})
+    art = Runner(load_recipe(recipe), progress=False, log=lambda _: None).run()["seeds"]
+    answers = list(art.records("judge"))
+    assert len(answers) == art.manifest["counts"]["sample"] == 4
+    from generation.seeds.judge import verdict
+
+    assert all(a["keep"] == verdict(a["answer"]) for a in answers)
+    kept = {a["seed_id"] for a in answers if a["keep"]}
+    assert {r["seed_id"] for r in art.records("records")} == kept
+    assert art.manifest["counts"]["judge"] == len(kept)
+    assert (art.path / "judge-cache.sqlite").is_file()
