@@ -110,6 +110,15 @@ def build_recipe(stage_name: str, inputs: list[str], out: Path) -> tuple[dict, l
     return recipe, implied
 
 
+def _link(link: Path, target: Path) -> None:
+    """DIR/STAGE -> the finished artifact (replaced atomically; a real file or folder there is left alone)."""
+    if link.is_symlink() or not link.exists():
+        tmp = link.with_name(f".{link.name}.tmp{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        os.symlink(target, tmp)
+        os.replace(tmp, link)
+
+
 def main(args: argparse.Namespace) -> int:
     import yaml
 
@@ -117,6 +126,13 @@ def main(args: argparse.Namespace) -> int:
     from harness.runner import Runner
 
     args = _parse_rest(args)
+    if args.stage == "seeds" and not args.input:
+        from generation.seeds import run_seeds  # the seeds stage's own one-stage runner and step report
+
+        art = run_seeds(args.out, args.overrides, progress=not args.no_progress)
+        _link(args.out / "seeds", art.path)
+        print(json.dumps({"stage": "seeds", "artifact": str(art.path), "counts": art.manifest["counts"]}))
+        return 0
     recipe, implied = build_recipe(args.stage, args.input, args.out)
     args.out.mkdir(parents=True, exist_ok=True)
     recipe_path = args.out / f"pipeline-{recipe['experiment'].removeprefix('pipeline-')}.yaml"
@@ -125,11 +141,6 @@ def main(args: argparse.Namespace) -> int:
     loaded = load_recipe(recipe_path, overrides)
     arts = Runner(loaded, progress=not args.no_progress).run()
     art = arts[args.stage]
-    link = args.out / args.stage.replace(":", "-")
-    if link.is_symlink() or not link.exists():
-        tmp = link.with_name(f".{link.name}.tmp{os.getpid()}")
-        tmp.unlink(missing_ok=True)
-        os.symlink(art.path, tmp)
-        os.replace(tmp, link)
+    _link(args.out / args.stage.replace(":", "-"), art.path)
     print(json.dumps({"stage": args.stage, "artifact": str(art.path), "counts": art.manifest["counts"]}))
     return 0

@@ -87,7 +87,10 @@ def read_items(art: Artifact, limit: int | None, required: tuple[str, ...]) -> l
             break
         missing = [k for k in required if k not in record]
         if missing:
-            raise UserError(f"{art.path / 'records.jsonl'}:{line}: record lacks '{missing[0]}'")
+            # A user's file given to `sca pipeline` is named as they gave it, not as its copy.
+            source = (art.manifest["config"]["path"] if art.manifest.get("uses") == "pipeline.input"
+                      else art.path / "records.jsonl")
+            raise UserError(f"{source}:{line}: record lacks '{missing[0]}'")
         items.append(record)
     return items
 
