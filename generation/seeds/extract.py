@@ -29,8 +29,12 @@ def _parser():
     return Parser(Language(tree_sitter_python.language()))
 
 
+@lru_cache(maxsize=64)
 def quiet_parse(code: str) -> ast.Module:
-    """ast.parse without SyntaxWarnings for the invalid escapes old code is full of."""
+    """ast.parse without SyntaxWarnings for the invalid escapes old code is full of.
+
+    Cached: the filters read the same function one after another (callers never mutate the tree).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(code)
@@ -146,7 +150,11 @@ def import_bindings(statements: list[str], package: str = "") -> dict[str, list[
 
 def extract_functions(src: bytes, relpath: str = "", *, quotes: tuple[str, ...] = ('"""', "'''"),
                       package: str | None = None) -> tuple[list[dict], dict[str, int]]:
-    """Candidate seeds of one file: {content, name, line, file_imports}, and the file's counts."""
+    """Candidate seeds of one file and the file's counts.
+
+    Each candidate: content, name, line, free_names (module-level names it reads but never binds)
+    and file_imports ({free name: the file's import statements that bind it}).
+    """
     from generation.seeds.imports import free_names
 
     stats = {"files": 1, "unparsable_files": 0, "top_level_functions": 0, "with_docstring": 0,
@@ -174,6 +182,7 @@ def extract_functions(src: bytes, relpath: str = "", *, quotes: tuple[str, ...] 
         stats["with_docstring"] += 1
         if bindings is None:
             bindings = import_bindings(imports, package)
-        used = [stmt for name in free_names(text) for stmt in bindings.get(name, ())]
-        out.append({"content": text, "name": fn.name, "line": line, "file_imports": list(dict.fromkeys(used))})
+        names = free_names(text)
+        out.append({"content": text, "name": fn.name, "line": line, "free_names": names,
+                    "file_imports": {n: bindings[n] for n in names if n in bindings}})
     return out, stats

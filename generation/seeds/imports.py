@@ -15,6 +15,7 @@ import importlib.util
 import re
 import symtable
 import typing
+from dataclasses import dataclass
 from functools import lru_cache
 
 _BUILTINS = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__",
@@ -68,22 +69,25 @@ def fallback_import(name: str) -> str | None:
     return None
 
 
-def inferred_imports(code: str, file_imports: list[str] | None = None) -> list[str]:
-    """Import statements for every free name of code: the file's own first, then the fallback rule."""
-    from generation.seeds.extract import import_bindings
+@dataclass(frozen=True)
+class Inferred:
+    content: str  # the code with the added imports in front
+    added: list[str]  # the import statements added
+    unresolved: list[str]  # free names no import provides (Pyright will call them undefined)
 
-    known = import_bindings(list(file_imports or ()))
+
+def infer_imports(code: str, file_imports: dict[str, list[str]] | None = None,
+                  names: list[str] | None = None) -> Inferred:
+    """Imports for every free name of code: the file's own first (name -> statements binding it),
+    then the fallback rule. `names` are the code's free names when the caller computed them already."""
     statements: list[str] = []
-    for name in free_names(code):
-        found = known.get(name) or ([stmt] if (stmt := fallback_import(name)) else [])
+    unresolved: list[str] = []
+    for name in free_names(code) if names is None else names:
+        found = (file_imports or {}).get(name) or ([stmt] if (stmt := fallback_import(name)) else [])
+        if not found:
+            unresolved.append(name)
         statements.extend(s for s in found if s not in statements)
-    return statements
-
-
-def with_imports(code: str, file_imports: list[str] | None = None) -> tuple[str, list[str]]:
-    """(code with its inferred imports prepended, the statements added)."""
-    added = inferred_imports(code, file_imports)
-    if not added:
-        return code, []
-    ordered = sorted(added, key=lambda s: (s.startswith("from "), s))
-    return "\n".join(ordered) + "\n\n\n" + code.lstrip("\n"), added
+    if not statements:
+        return Inferred(code, [], unresolved)
+    ordered = sorted(statements, key=lambda s: (s.startswith("from "), s))
+    return Inferred("\n".join(ordered) + "\n\n\n" + code.lstrip("\n"), statements, unresolved)

@@ -153,6 +153,27 @@ class Tally:
                 dropped.append((record, why))
         return self.add(name, kept, dropped, time.perf_counter() - started)
 
+    def chain(self, records: list[dict], steps: list[tuple[str, Callable[[dict], str | None]]],
+              notes: dict[str, Callable[[list[dict]], str]] | None = None) -> list[dict]:
+        """Per-record steps in one pass (a record stops at the first step that drops it), so each
+        function is parsed once for all of them; counts and times come out as if run one by one."""
+        kept: dict[str, list[dict]] = {name: [] for name, _ in steps}
+        dropped: dict[str, list[tuple[dict, str]]] = {name: [] for name, _ in steps}
+        seconds = dict.fromkeys(kept, 0.0)
+        for record in records:
+            for name, reason in steps:
+                started = time.perf_counter()
+                why = reason(record)
+                seconds[name] += time.perf_counter() - started
+                if why is not None:
+                    dropped[name].append((record, why))
+                    break
+                kept[name].append(record)
+        for name, _ in steps:
+            note = (notes or {}).get(name)
+            self.add(name, kept[name], dropped[name], seconds[name], note=note(kept[name]) if note else "")
+        return kept[steps[-1][0]] if steps else records
+
 
 def _provenance(record: dict) -> dict:
     return {k: record[k] for k in ("name", "path", "line", "source", "repo", "origin_id") if record.get(k) is not None}
@@ -277,7 +298,7 @@ def gather_functions(cfg: SeedsConfig, inputs: dict) -> list[dict]:
         out.append({"content": row[content], "source": label,
                     "license": row_license(row.get(license_col)) if license_col else None,
                     "origin_id": row.get(id_col, i) if id_col else i,
-                    "path": row.get(path_col) if path_col else None, "file_imports": []})
+                    "path": row.get(path_col) if path_col else None})
     return out
 
 
@@ -288,16 +309,13 @@ def _is_model(art) -> bool:
 # ---------------------------------------------------------------------------------------------- the steps
 
 
-def _infer(records: list[dict], enabled: bool) -> list[dict]:
-    from generation.seeds.imports import with_imports
+def _infer(record: dict) -> None:
+    """Prepend the imports the function needs; remember the raw function for near-dedup."""
+    from generation.seeds.imports import infer_imports
 
-    for r in records:
-        r["function"] = r["content"]
-        if enabled:
-            r["content"], r["imports"] = with_imports(r["content"], r.get("file_imports"))
-        else:
-            r["imports"] = []
-    return records
+    record["function"] = record["content"]
+    inferred = infer_imports(record["content"], record.get("file_imports"), record.get("free_names"))
+    record["content"], record["imports"], record["unresolved"] = inferred.content, inferred.added, inferred.unresolved
 
 
 def _typecheck(cfg: SeedsConfig, records: list[dict], ctx) -> list[dict]:
@@ -373,35 +391,36 @@ def select_seeds(cfg: SeedsConfig, candidates: list[dict], tally: Tally, inputs:
     kept, removed = exact_dedup(candidates, key=lambda r: r["content"].strip())
     records = tally.add("exact_dedup", kept, [(r, "same text as an earlier function") for r in removed],
                         time.perf_counter() - started)
+    steps: list[tuple[str, Callable[[dict], str | None]]] = []
     if cfg.require_return:
-        records = tally.filter("return_value", records,
-                               lambda r: None if filters.has_return_value(r["content"]) else "no return <value>")
+        steps.append(("return_value", lambda r: None if filters.has_return_value(r["content"]) else "no return <value>"))
     if cfg.require_argument:
-        records = tally.filter("argument", records,
-                               lambda r: None if filters.has_argument(r["content"]) else "takes no argument")
-    started = time.perf_counter()
-    records = _infer(records, cfg.infer_imports)
+        steps.append(("argument", lambda r: None if filters.has_argument(r["content"]) else "takes no argument"))
     if cfg.infer_imports:
-        with_imports = sum(bool(r["imports"]) for r in records)
-        ctx.counts["imports_inferred"] = with_imports
-        tally.add("infer_imports", records, [], time.perf_counter() - started,
-                  note=f"{with_imports} functions got imports")
+        steps.append(("infer_imports", _infer))
     words, modules = tuple(w.lower() for w in cfg.bad_words), tuple(cfg.bad_imports)
     if words:
-        records = tally.filter("bad_words", records, lambda r: (
-            f"contains '{w}'" if (w := filters.bad_word(r["content"], words)) else None))
+        steps.append(("bad_words", lambda r: f"contains '{w}'" if (w := filters.bad_word(r["content"], words)) else None))
     if modules:
-        records = tally.filter("bad_imports", records, lambda r: (
-            f"imports {m}" if (m := filters.bad_import(r["content"], modules)) else None))
+        steps.append(("bad_imports", lambda r: f"imports {m}" if (m := filters.bad_import(r["content"], modules)) else None))
     if cfg.max_lines is not None:
         limit = cfg.max_lines
-        records = tally.filter("max_lines", records, lambda r: (
-            None if filters.within_max_lines(r["content"], limit) else f"{len(r['content'].split(chr(10)))} lines"))
+        steps.append(("max_lines", lambda r: None if filters.within_max_lines(r["content"], limit)
+                      else f"{len(r['content'].split(chr(10)))} lines"))
     if cfg.decontaminate:
         from benchmarks.contamination import Contamination
 
         index = Contamination.from_benchmarks(cfg.decontaminate)
-        records = tally.filter("decontaminate", records, lambda r: index.find(r["content"]))
+        steps.append(("decontaminate", lambda r: index.find(r["content"])))
+
+    def imports_note(kept: list[dict]) -> str:
+        ctx.counts["imports_inferred"] = sum(bool(r["imports"]) for r in kept)
+        return f"{ctx.counts['imports_inferred']} functions got imports"
+
+    records = tally.chain(records, steps, notes={"infer_imports": imports_note})
+    for r in records:
+        r.setdefault("function", r["content"])
+        r.setdefault("imports", [])
     if cfg.dedup_threshold is not None:
         started = time.perf_counter()
         clusters: dict[int, int] = {}
@@ -419,7 +438,7 @@ def select_seeds(cfg: SeedsConfig, candidates: list[dict], tally: Tally, inputs:
         def undefined(r: dict) -> str | None:
             if "import *" in r["content"]:
                 return None
-            names = free_names(r["content"])
+            names = r["unresolved"] if "unresolved" in r else free_names(r["content"])
             return f"uses undefined {', '.join(names[:5])}" if names else None
 
         records = tally.filter("undefined_names", records, undefined)

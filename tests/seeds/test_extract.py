@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from generation.seeds.extract import extract_functions, import_bindings
-from generation.seeds.imports import free_names, inferred_imports, with_imports
+from generation.seeds.imports import free_names, infer_imports
 
 MODULE = textwrap.dedent('''
     """A module the way real ones look."""
@@ -62,20 +62,29 @@ def test_candidates_are_top_level_triple_quoted_docstring_functions():
 
 def test_file_imports_used_by_the_function_are_kept_and_made_absolute():
     (summarize, *_), _ = extract_functions(MODULE, "pkg/sub/mod.py")
-    assert summarize["file_imports"] == [
-        "from collections import OrderedDict", "from collections import Counter", "import numpy as np",
-        "import json", "from pkg.common import helper as h", "from pkg.sub import sibling"]
+    assert summarize["free_names"] == ["List", "OrderedDict", "Counter", "np", "SCALE", "json", "h", "sibling", "re"]
+    assert summarize["file_imports"] == {
+        "OrderedDict": ["from collections import OrderedDict"], "Counter": ["from collections import Counter"],
+        "np": ["import numpy as np"], "json": ["import json"], "h": ["from pkg.common import helper as h"],
+        "sibling": ["from pkg.sub import sibling"]}
 
 
 def test_import_inference_prepends_file_imports_then_modules_then_typing():
     (summarize, *_), _ = extract_functions(MODULE, "pkg/sub/mod.py")
-    content, added = with_imports(summarize["content"], summarize["file_imports"])
-    assert set(added) == {"from typing import List", "import re", *summarize["file_imports"]}
-    header = content.split("\n\n\n")[0].splitlines()
+    inferred = infer_imports(summarize["content"], summarize["file_imports"], summarize["free_names"])
+    from_file = [s for stmts in summarize["file_imports"].values() for s in stmts]
+    assert set(inferred.added) == {"from typing import List", "import re", *from_file}
+    header = inferred.content.split("\n\n\n")[0].splitlines()
     assert header == sorted(header, key=lambda s: (s.startswith("from "), s))  # imports first, then froms
-    assert content.endswith(summarize["content"])
+    assert inferred.content.endswith(summarize["content"])
     # SCALE is a module constant no import provides: it stays undefined (Pyright will reject the seed).
-    assert free_names(content) == ["SCALE"]
+    assert inferred.unresolved == ["SCALE"] == free_names(inferred.content)
+    # Without the file's imports, the fallback rule alone finds modules and typing names (typing
+    # has aliases named OrderedDict and Counter too).
+    alone = infer_imports(summarize["content"])
+    assert alone.added == ["from typing import List", "from typing import OrderedDict", "from typing import Counter",
+                           "import json", "import re"]
+    assert alone.unresolved == ["np", "SCALE", "h", "sibling"]
 
 
 def test_free_names_follow_python_scoping():
@@ -90,7 +99,7 @@ def test_free_names_follow_python_scoping():
             return inner(len(squares)), sorted(a, key=abs), Path(a)
     ''')
     assert free_names(src) == ["offset", "Path"]
-    assert inferred_imports(src) == []  # neither is a module or a typing name
+    assert infer_imports(src).added == []  # neither is a module or a typing name
 
 
 def test_relative_imports_beyond_the_top_package_are_dropped():
