@@ -288,3 +288,17 @@ def test_judge_runs_through_the_backend_and_decides_by_its_answer(finished, tiny
     assert {r["seed_id"] for r in art.records("records")} == kept
     assert art.manifest["counts"]["judge"] == len(kept)
     assert (art.path / "judge-cache.sqlite").is_file()
+
+
+def test_run_seeds_is_the_one_stage_entry_point(finished, tmp_path):
+    from generation.seeds import run_seeds
+
+    _, corpus, _ = finished
+    lines: list[str] = []
+    art = run_seeds(tmp_path / "out", [f"paths=[{corpus}]", "typecheck=false", "workers=1", "num_seeds=2"],
+                    progress=False, log=lines.append)
+    assert art.manifest["counts"]["records"] == 2 and art.path.parent == tmp_path / "out" / "artifacts"
+    assert any(line.startswith("num_seeds") for line in "\n".join(lines).splitlines())
+    again = run_seeds(tmp_path / "out", [f"paths=[{corpus}]", "typecheck=false", "workers=1", "num_seeds=2"],
+                      progress=False, log=lines.append)
+    assert again.path == art.path and any("reused" in line for line in lines)
