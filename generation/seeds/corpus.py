@@ -87,7 +87,7 @@ def list_files(paths: list[str], exclude: Sequence[str] = ()) -> list[SourceFile
     """Every .py file under the configured paths, in a fixed order (root, then relative path)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
     files: list[SourceFile] = []
-    seen: set[Path] = set()
+    seen: set[tuple[Path, str]] = set()
     for label, root in resolve_roots(paths):
         if root.is_file():
             candidates = [root.name]
@@ -102,10 +102,9 @@ def list_files(paths: list[str], exclude: Sequence[str] = ()) -> list[SourceFile
                                  and not (label == "stdlib" and here == stdlib and d == "site-packages"))
                 candidates.extend((here / n).relative_to(root).as_posix() for n in names if n.endswith(".py"))
         for rel in sorted(candidates):
-            full = (base / rel).resolve()
-            if full in seen or any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
+            if (base, rel) in seen or any(fnmatch.fnmatch(rel, pattern) for pattern in exclude):
                 continue
-            seen.add(full)
+            seen.add((base, rel))
             if label == "stdlib":
                 license_ = STDLIB_LICENSE
             elif label == "site-packages":
@@ -121,6 +120,8 @@ def load_dataset(name: str, *, config: str | None = None, data_dir: str | None =
     """A `datasets` split from a Hub id or a local file/folder; `limit` keeps the first rows."""
     import datasets
 
+    if streaming and limit is None:
+        raise UserError("seeds.max_files: required with streaming (how many rows to read)")
     local = Path(name).expanduser()
     kinds = {".jsonl": "json", ".json": "json", ".gz": "json", ".parquet": "parquet", ".csv": "csv"}
     try:
@@ -138,8 +139,6 @@ def load_dataset(name: str, *, config: str | None = None, data_dir: str | None =
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UserError(f"seeds.dataset: cannot load '{name}' (split {split}): {first}") from None
     if streaming:
-        if limit is None:
-            raise UserError("seeds.max_files: required with streaming (how many rows to read)")
         return list(ds.take(limit))
     return ds.select(range(min(limit, len(ds)))) if limit is not None else ds
 
