@@ -54,6 +54,16 @@ class GGUFModelConfig(Strict):
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")  # required for any other file than the default
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_sha256(cls, data):
+        """The default file's digest is known: put it in the config, so the fingerprint carries it."""
+        if isinstance(data, dict) and not data.get("sha256") and not data.get("path") and not data.get("repo_id") \
+                and data.get("package", DEFAULT_PACKAGE) == DEFAULT_PACKAGE \
+                and data.get("filename") in (None, DEFAULT_FILENAME):
+            data = {**data, "sha256": DEFAULT_SHA256}
+        return data
+
     @model_validator(mode="after")
     def _one_source(self) -> "GGUFModelConfig":
         if self.path and self.repo_id:
@@ -70,14 +80,6 @@ class GGUFModelConfig(Strict):
             return f"hf://{self.repo_id}/{self.filename}" + (f"@{self.revision}" if self.revision else "")
         return f"pypi://{self.package}/{self.filename or DEFAULT_FILENAME}"
 
-    @property
-    def expected_sha256(self) -> str | None:
-        if self.sha256:
-            return self.sha256
-        if not self.path and not self.repo_id and self.package == DEFAULT_PACKAGE and self.filename in (
-                None, DEFAULT_FILENAME):
-            return DEFAULT_SHA256
-        return None
 
 
 def file_sha256(path: Path) -> str:
@@ -134,7 +136,7 @@ def locate(cfg: GGUFModelConfig) -> Path:
         if fh.read(4) != b"GGUF":
             raise UserError(f"gguf_model: {path}: not a GGUF file (no GGUF magic at its start)")
     actual = file_sha256(path)
-    expected = cfg.expected_sha256
+    expected = cfg.sha256
     if expected is None:
         raise UserError(f"gguf_model.sha256: required for {cfg.source}; that file's sha256 is {actual}")
     if actual != expected:
@@ -254,7 +256,7 @@ def convert_gguf(gguf_path: Path, out_dir: Path, *, dtype: str = "float32", sha2
 def build(cfg: GGUFModelConfig, out_dir: Path) -> dict:
     """Locate, verify and convert: the whole stage, for callers outside the runner."""
     path = locate(cfg)
-    return convert_gguf(path, out_dir, dtype=cfg.dtype, sha256=cfg.expected_sha256, source=cfg.source)
+    return convert_gguf(path, out_dir, dtype=cfg.dtype, sha256=cfg.sha256, source=cfg.source)
 
 
 @stage("gguf_model", GGUFModelConfig)

@@ -165,7 +165,8 @@ def test_not_a_gguf_and_bad_config_fail_clearly(tmp_path):
 def test_default_source_is_the_installed_smollm2_wheel():
     path = packaged_gguf()
     assert path.name == gguf_model.DEFAULT_FILENAME and path.stat().st_size > 50_000_000
-    assert GGUFModelConfig().expected_sha256 == gguf_model.DEFAULT_SHA256
+    assert GGUFModelConfig().sha256 == gguf_model.DEFAULT_SHA256  # in the config, so in the fingerprint
+    assert GGUFModelConfig(path="/some/other.gguf").sha256 is None
     # The wheel's RECORD vouches for the same bytes as our pinned digest.
     import base64
     import importlib.metadata
