@@ -39,13 +39,18 @@ BATCH_SIZE = 16
 # Programs per worker, at least, when there is enough work: the last ones to finish are then short.
 PROGRAMS_PER_WORKER = 6
 _HERE = Path(__file__).resolve().parent
-# Files the sandbox program imports, shipped beside it: the comparison rules, the EvalPlus grader's
-# load-fair clock, and the sandbox's own `python main.py` runner.
+# Modules the sandbox program imports, shipped beside it: the grader itself, the comparison rules,
+# the EvalPlus grader's load-fair clock, and the sandbox's own `python main.py` runner.
 _SHIPPED = {
-    "lcb_compare.py": _HERE / "compare.py",
-    "check_program.py": _HERE.parent / "evalplus" / "check_program.py",
-    "sca_worker.py": _HERE.parents[1] / "harness" / "sandbox" / "worker.py",
+    "lcb_grader": _HERE / "grader_program.py",
+    "lcb_compare": _HERE / "compare.py",
+    "check_program": _HERE.parent / "evalplus" / "check_program.py",
+    "sca_worker": _HERE.parents[1] / "harness" / "sandbox" / "worker.py",
 }
+_MAIN = "import lcb_grader\nlcb_grader.main()\n"
+# Standard modules those import: the sandbox workers import them once, before forking any program.
+PRELOAD = ("json", "decimal", "re", "math", "resource", "signal", "types", "select", "mmap", "pickle", "tempfile",
+           "atexit", "marshal", "struct", "errno")
 
 
 @dataclass
@@ -73,14 +78,35 @@ class Graded:
 
 
 @functools.lru_cache(maxsize=1)
-def _sources() -> tuple[str, dict[str, str]]:
-    return (_HERE / "grader_program.py").read_text(), {name: p.read_text() for name, p in _SHIPPED.items()}
+def _sources() -> dict[str, str]:
+    return {name: path.read_text() for name, path in _SHIPPED.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _program_files() -> dict[str, bytes]:
+    """The shipped modules, each with an unchecked-hash .pyc (PEP 552) so programs import without compiling.
+
+    The .pyc carries this interpreter's cache tag: a sandbox running another Python ignores it.
+    """
+    import importlib.util
+    import py_compile
+    import tempfile
+
+    files = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, source in _sources().items():
+            py = Path(tmp) / f"{name}.py"
+            py.write_text(source)
+            pyc = py_compile.compile(str(py), cfile=str(Path(tmp) / f"{name}.pyc"), doraise=True,
+                                     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            files[f"{name}.py"] = source.encode()
+            files[importlib.util.cache_from_source(f"{name}.py")] = Path(pyc).read_bytes()
+    return files
 
 
 def grader_hash() -> str:
     """What grading semantics depend on: the program, the rules and the shipped helpers."""
-    program, shipped = _sources()
-    blob = json.dumps([GRADER_VERSION, program, shipped], sort_keys=True)
+    blob = json.dumps([GRADER_VERSION, _MAIN, _sources()], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -100,7 +126,7 @@ class Grader:
         self.progress = progress
         # Limits per program are set from its size; the policy's own are the fallback.
         self.policy = Policy(timeout_s=600.0, memory_mb=self.memory_mb + 256, output_limit_bytes=64 << 20,
-                             preload=("json", "resource", "types"))
+                             preload=PRELOAD)
         self.stats = {"graded": 0, "cache_hits": 0, "tests_run": 0, "rechecked": 0, "recheck_flips": 0,
                       "isolated_reruns": 0, "lost": 0}
         self._tests_sha: dict[str, str] = {}
@@ -247,12 +273,12 @@ class Grader:
             start = state["start"] if state else 0
             solutions.append({"key": g.key, "code": g.sample.code, "start": start, "state": state})
         job = {"tag": tag, "testtype": problem.testtype, "func_name": problem.func_name,
+               "leetcode_names": problem.testtype == "functional" and problem.platform == "leetcode",
                "tolerance": problem.tolerance, "timeout_s": self.timeout_s, "n_tests": n, "output_bytes": sizes,
                "solutions": solutions}
-        program, shipped = _sources()
         data_mb = sum(len(v) for v in files.values()) / (1 << 20)
         wall = 60.0 + sum(n - s["start"] for s in solutions) * (self.timeout_s + 1.0)
-        return Program(id=pid, code=program, files={**files, **shipped, "job.json": json.dumps(job)},
+        return Program(id=pid, code=_MAIN, files={**files, **_program_files(), "job.json": json.dumps(job)},
                        timeout_s=wall, memory_mb=int(self.memory_mb + 4 * data_mb + 256))
 
 

@@ -1,6 +1,7 @@
 """The program the sandbox runs: every (solution, test) in its own forked process, with a real stdin and stdout.
 
-Sent as source text by grade.py, with the files it reads in its working directory:
+Shipped by grade.py as the module lcb_grader (the program itself is `lcb_grader.main()`), with the
+files it reads in its working directory:
   job.json             what to grade (solutions, test type, limits, tag for result lines)
   t/<i>.in, t/<i>.out  test i's input and expected output, as files: a child's stdin *is* t/<i>.in
   check_program.py     the EvalPlus grader's program, for its load-fair child clock
@@ -30,8 +31,9 @@ from check_program import ChildClock  # the EvalPlus grader's clock: CPU waits d
 from sca_worker import error_type, run_program
 import lcb_compare as compare
 
-# Names LeetCode's Python 3 environment has without an import: functional solutions rely on them
-# (`List[int]` in the starter code). The closing builtins import undoes any shadowing (math.pow).
+# Names LeetCode's Python 3 environment has without an import: its solutions rely on them (`List[int]`
+# in the starter code). Given to functional problems of platform leetcode only; the closing builtins
+# import undoes any shadowing (math.pow).
 LEETCODE_NAMES = """
 import bisect, collections, functools, heapq, itertools, math, operator, random, re, string, sys
 from bisect import *
@@ -93,9 +95,10 @@ def _fresh_stdio():
 
 def _child_limits(output_cap, timeout):
     os.setpgid(0, 0)  # the parent kills the whole group at the deadline
-    try:
-        with open("/proc/self/oom_score_adj", "w") as f:
-            f.write("1000")  # over the memory limit, the kernel picks this child, never the grader
+    try:  # over the memory limit, the kernel picks this child, never the grader
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        os.write(fd, b"1000")
+        os.close(fd)
     except OSError:
         pass
     resource.setrlimit(resource.RLIMIT_FSIZE, (output_cap, output_cap))
@@ -119,7 +122,7 @@ def stdin_child(code, index, caps, output_cap, timeout):
     os._exit(status)
 
 
-def functional_child(code, func_name, index, caps, output_cap, timeout):
+def functional_child(job, code, index, caps, output_cap, timeout):
     status = 0
     try:
         _child_limits(output_cap, timeout)
@@ -131,6 +134,7 @@ def functional_child(code, func_name, index, caps, output_cap, timeout):
         os.closerange(4, 1 << 16)
         _fresh_stdio()
         gc.enable()
+        sys.set_int_max_str_digits(0)  # arguments and results are data: JSON allows any integer
         with open("t/%d.in" % index, encoding="utf-8") as f:
             args = [json.loads(line) for line in f.read().split("\n") if line.strip()]
         with open("t/%d.out" % index, encoding="utf-8") as f:
@@ -138,11 +142,12 @@ def functional_child(code, func_name, index, caps, output_cap, timeout):
         module = types.ModuleType("solution")
         module.__dict__["__builtins__"] = builtins
         sys.modules["solution"] = module
-        exec(LEETCODE_NAMES, module.__dict__)
+        if job["leetcode_names"]:
+            exec(LEETCODE_NAMES, module.__dict__)
         exec(code, module.__dict__)
         if "Solution" not in module.__dict__:
             raise NameError("the code defines no class Solution")
-        result = getattr(module.Solution(), func_name)(*args)
+        result = getattr(module.Solution(), job["func_name"])(*args)
         try:
             encoded, why = json.dumps(result), None
         except (TypeError, ValueError) as exc:
@@ -179,7 +184,7 @@ def run_test(job, code, index, caps):
     if pid == 0:
         if job["testtype"] == "stdin":
             stdin_child(code, index, caps, output_cap, timeout)
-        functional_child(code, job["func_name"], index, caps, output_cap, timeout)
+        functional_child(job, code, index, caps, output_cap, timeout)
     child = ChildClock(pid)
     finished = child.join_load_fair(timeout)
     delay = 0.0
@@ -294,13 +299,14 @@ def grade_solution(job, solution, caps):
 
 
 def main():
+    sys.set_int_max_str_digits(0)  # expected outputs are data: JSON allows any integer
     with open("job.json", encoding="utf-8") as f:
         job = json.load(f)
     out = os.fdopen(os.dup(1), "w")  # result lines: children never hold this fd
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
     os.close(null)
-    if job["testtype"] == "functional":
+    if job["leetcode_names"]:
         exec(LEETCODE_NAMES, {})  # imported once here, so every forked child starts with them loaded
     caps = Captures()
     gc.collect()
