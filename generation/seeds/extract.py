@@ -152,9 +152,12 @@ def extract_functions(src: bytes, relpath: str = "", *, quotes: tuple[str, ...] 
                       package: str | None = None) -> tuple[list[dict], dict[str, int]]:
     """Candidate seeds of one file and the file's counts.
 
-    Each candidate: content, name, line, free_names (module-level names it reads but never binds)
-    and file_imports ({free name: the file's import statements that bind it}).
+    Each candidate: content, name, line, free_names (module-level names it reads but never binds),
+    file_imports ({free name: the file's import statements that bind it}), and what the static
+    filters need from its syntax tree (returns_value, has_argument, imported_modules), computed
+    here while the tree is at hand, in the extraction's worker processes.
     """
+    from generation.seeds import filters
     from generation.seeds.imports import free_names
 
     stats = {"files": 1, "unparsable_files": 0, "top_level_functions": 0, "with_docstring": 0,
@@ -184,5 +187,7 @@ def extract_functions(src: bytes, relpath: str = "", *, quotes: tuple[str, ...] 
             bindings = import_bindings(imports, package)
         names = free_names(text)
         out.append({"content": text, "name": fn.name, "line": line, "free_names": names,
-                    "file_imports": {n: bindings[n] for n in names if n in bindings}})
+                    "file_imports": {n: bindings[n] for n in names if n in bindings},
+                    "returns_value": filters.has_return_value(text), "has_argument": filters.has_argument(text),
+                    "imported_modules": filters.imported_modules(text)})
     return out, stats

@@ -62,22 +62,31 @@ def bad_word(code: str, words: tuple[str, ...] = BAD_WORDS) -> str | None:
     return next((w for w in words if w in lower), None)
 
 
-def bad_import(code: str, modules: tuple[str, ...] = BAD_IMPORTS) -> str | None:
-    """The first import (anywhere in the code) of one of `modules` or a submodule, else None."""
+def imported_modules(code: str) -> list[str] | None:
+    """Every module the code imports (dotted, absolute imports only), or None when it does not parse."""
     try:
         tree = quiet_parse(code)
     except (SyntaxError, ValueError):
-        lower = code.lower()  # unparsable: fall back to the paper's substring test
-        return next((m for m in modules if f"import {m}" in lower or f"from {m}" in lower), None)
-    banned = set(modules)
+        return None
+    names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
+            names.extend(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        for name in names:
-            if name.split(".")[0] in banned:
-                return name
-    return None
+            names.append(node.module)
+    return names
+
+
+def first_banned(names: list[str], modules: tuple[str, ...] = BAD_IMPORTS) -> str | None:
+    """The first of `names` that is one of `modules` or a submodule of one."""
+    banned = set(modules)
+    return next((n for n in names if n.split(".")[0] in banned), None)
+
+
+def bad_import(code: str, modules: tuple[str, ...] = BAD_IMPORTS) -> str | None:
+    """The first import (anywhere in the code) of one of `modules` or a submodule, else None."""
+    names = imported_modules(code)
+    if names is None:  # unparsable: fall back to the paper's substring test
+        lower = code.lower()
+        return next((m for m in modules if f"import {m}" in lower or f"from {m}" in lower), None)
+    return first_banned(names, modules)

@@ -396,17 +396,31 @@ def select_seeds(cfg: SeedsConfig, candidates: list[dict], tally: Tally, inputs:
     records = tally.add("exact_dedup", kept, [(r, "same text as an earlier function") for r in removed],
                         time.perf_counter() - started)
     steps: list[tuple[str, Callable[[dict], str | None]]] = []
+    # Extraction already read these off each function's syntax tree; dataset rows are parsed here.
+    def read(r: dict, key: str, check: Callable[[str], bool]) -> bool:
+        return r[key] if key in r else check(r["content"])
+
     if cfg.require_return:
-        steps.append(("return_value", lambda r: None if filters.has_return_value(r["content"]) else "no return <value>"))
+        steps.append(("return_value", lambda r: None if read(r, "returns_value", filters.has_return_value)
+                      else "no return <value>"))
     if cfg.require_argument:
-        steps.append(("argument", lambda r: None if filters.has_argument(r["content"]) else "takes no argument"))
+        steps.append(("argument", lambda r: None if read(r, "has_argument", filters.has_argument)
+                      else "takes no argument"))
     if cfg.infer_imports:
         steps.append(("infer_imports", _infer))
     words, modules = tuple(w.lower() for w in cfg.bad_words), tuple(cfg.bad_imports)
     if words:
         steps.append(("bad_words", lambda r: f"contains '{w}'" if (w := filters.bad_word(r["content"], words)) else None))
     if modules:
-        steps.append(("bad_imports", lambda r: f"imports {m}" if (m := filters.bad_import(r["content"], modules)) else None))
+        def bad_imports(r: dict) -> str | None:
+            # The function's own imports and the added ones: the verdict of parsing the whole content.
+            own = r.get("imported_modules")
+            found = filters.first_banned(own, modules) if own is not None else filters.bad_import(
+                r.get("function", r["content"]), modules)
+            found = found or filters.bad_import("\n".join(r.get("imports", ())), modules)
+            return f"imports {found}" if found else None
+
+        steps.append(("bad_imports", bad_imports))
     if cfg.max_lines is not None:
         limit = cfg.max_lines
         steps.append(("max_lines", lambda r: None if filters.within_max_lines(r["content"], limit)
