@@ -20,6 +20,7 @@ kill resumes from the last complete one and ends with the same weights; they are
 Multi-GPU and multi-node: run `sca train` under accelerate's launcher with a config of
 training/accelerate/ (see the README there), e.g.
     accelerate launch --config_file training/accelerate/zero3.yaml -m harness.cli train --model M --data D --out O
+or give the stage `launch: {config_file: training/accelerate/zero3.yaml}` (training/launch.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pydantic import Field, ValidationError
 from harness.config import Strict
 from harness.errors import UserError
 from harness.stages import stage
+from training.launch import DIE_WITH_PARENT, LaunchOptions
 
 CHECKPOINTS = "checkpoints"
 MODEL = "model"
@@ -93,6 +95,8 @@ class SFTStageConfig(Strict):
     # Not part of the fingerprint: it decides whether the stage fails, not what it trains.
     eos_check: Literal["error", "warn", "off"] = Field("error", exclude=True)
     eos_check_prompts: int = Field(2, ge=1)
+    # Stage only: train under `accelerate launch` with this config (several GPUs or machines); see launch.py.
+    launch: LaunchOptions | None = None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -174,14 +178,13 @@ def last_checkpoint(directory: Path, is_main: bool = True) -> Path | None:
         return None
     complete = []
     for path in directory.glob("checkpoint-*"):
+        step = path.name.rsplit("-", 1)[1]
         try:
-            step = int(path.name.rsplit("-", 1)[1])
             state = json.loads((path / "trainer_state.json").read_text())
-            ok = state.get("global_step") == step
-        except (ValueError, OSError, json.JSONDecodeError):
-            ok = False
-        if ok:
-            complete.append((step, path))
+        except (OSError, json.JSONDecodeError):
+            state = {}
+        if step.isdigit() and state.get("global_step") == int(step):
+            complete.append((int(step), path))
         elif is_main:
             shutil.rmtree(path, ignore_errors=True)
     return max(complete)[1] if complete else None
@@ -289,7 +292,8 @@ def _fit(cfg: SFTStageConfig, model_source: str, data_source: str, out_dir: Path
 
     # Preflight, on the token ids and labels TRL prepared: nothing below runs a step.
     prepared = trainer.train_dataset
-    generation_config = trainer.model.generation_config
+    assert isinstance(prepared, Dataset)  # built from a list above, so never streamed
+    generation_config = model.generation_config
     stop_ids = preflight.stop_token_ids(generation_config.eos_token_id, tokenizer)
     masks = preflight.check_loss_masks(prepared, examples, tokenizer, stop_ids)
     lengths = [len(ids) for ids in prepared["input_ids"]]
@@ -447,7 +451,14 @@ def stage_sources(cfg: SFTStageConfig, inputs: dict, stage_name: str) -> tuple[s
 def sft_stage(cfg: SFTStageConfig, inputs: dict, ctx) -> None:
     """Recipe stage: inputs are a model artifact (model/) and a dataset artifact, unless the config names them."""
     model, data = stage_sources(cfg, inputs, ctx.stage_name)
-    summary = train(cfg, model, data, ctx.out_dir, report=ctx.log, progress=ctx.progress, log_image=ctx.log_image)
+    if cfg.launch is not None:
+        from training.launch import run_launched
+
+        config = {**cfg.model_dump(mode="json", exclude={"launch", "model", "data"}), "eos_check": cfg.eos_check}
+        summary = run_launched(cfg.launch, config, model, data, ctx)
+    else:
+        summary = train(cfg, model, data, ctx.out_dir, report=ctx.log, progress=ctx.progress,
+                        log_image=ctx.log_image)
     ctx.counts.update({"examples": summary["examples"], "dropped_over_length": summary["dropped_over_length"],
                        "trained_examples": summary["trained_examples"], "steps": summary["steps"]})
 
@@ -467,11 +478,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="jsonl/json/parquet file, artifact folder, or hub dataset id (instruction/response, "
                              "messages, or prompt/completion records)")
     parser.add_argument("--out", required=True, type=Path, help="output folder; rerun with the same one to resume")
+    parser.add_argument("--config", type=Path, help="YAML/JSON file of config keys (flags and KEY=VALUE win)")
     for key, kind in FLAGS.items():
         parser.add_argument(f"--{key.replace('_', '-')}", dest=key, type=kind, help=f"config key {key}")
     parser.add_argument("--lora-r", type=int, help="train a LoRA adapter of this rank (merged into model/)")
     parser.add_argument("--wandb-mode", choices=["auto", "offline", "online", "disabled"], default="auto")
     parser.add_argument("--wandb-project", default="sca")
+    parser.add_argument("--metrics-file", type=Path, help="where to mirror what is logged (default OUT/metrics.jsonl)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="any other config key, e.g. warmup_ratio=0.1 lora.alpha=64")
@@ -480,16 +493,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def config_from_args(args: argparse.Namespace) -> SFTStageConfig:
     from harness.config import COMMAND_LINE, apply_overrides, validation_error_line
 
-    raw: dict = {"model": args.model, "data": str(args.data)}
+    origins: dict[str, str] = {}
+    raw: dict = {}
+    if args.config is not None:
+        raw = _read_config(args.config)
+        origins.update({key: str(args.config) for key in raw})
+    raw.update({"model": args.model, "data": str(args.data)})
     raw.update({k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None})
     if args.lora_r is not None:
-        raw["lora"] = {"r": args.lora_r}
-    origins: dict[str, str] = {}
+        raw["lora"] = {**raw.get("lora", {}), "r": args.lora_r}
     raw = apply_overrides(raw, list(args.overrides), origins)
+    if "launch" in raw:
+        raise UserError(f"{origins.get('launch', COMMAND_LINE)}: launch: only for the sft stage; run "
+                        "`accelerate launch ... -m harness.cli train` yourself")
     try:
         return SFTStageConfig.model_validate(raw)
     except ValidationError as exc:
         raise UserError(validation_error_line(exc, SFTStageConfig, "", origins, COMMAND_LINE)) from None
+
+
+def _read_config(path: Path) -> dict:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())  # JSON is YAML too
+    except OSError as exc:
+        raise UserError(f"--config: cannot read {path} ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a config file must hold a mapping of config keys")
+    return data
 
 
 def check_same_run(out: Path, cfg: SFTStageConfig) -> None:
@@ -514,6 +548,10 @@ def main(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args)
     out = args.out.resolve()
+    if "LOCAL_RANK" in os.environ or os.environ.get(DIE_WITH_PARENT):  # started by a launcher: never outlive it
+        from training.launch import die_with_parent
+
+        die_with_parent()
     state = distributed_state()
     if state.is_main_process:
         check_same_run(out, cfg)
@@ -522,11 +560,11 @@ def main(args: argparse.Namespace) -> int:
     tracker = Tracker(out, project=args.wandb_project, mode=mode, group="train")
     name = f"train/{out.name}"
     with tracker.stage_run(name=name, job_type="sft", config=cfg.model_dump(mode="json"),
-                           metrics_path=out / "metrics.jsonl") as run:
-        data = Path(cfg.data).expanduser()
+                           metrics_path=args.metrics_file or out / "metrics.jsonl") as run:
+        data = Path(args.data).expanduser()
         if data.is_file():  # lineage: this dataset file -> the model
             run.use_artifact(name=f"data-{data.stem}", type="dataset", path=data, fingerprint=file_digest(data))
-        summary = train(cfg, cfg.model, cfg.data, out, report=run.log, progress=not args.no_progress,
+        summary = train(cfg, args.model, str(args.data), out, report=run.log, progress=not args.no_progress,
                         log_image=run.log_image)
         if state.is_main_process:
             run.log_artifact(name=f"sft-{out.name}", type="sft", path=out / MODEL, fingerprint=config_digest(cfg))
