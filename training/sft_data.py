@@ -1,7 +1,7 @@
 """SFT datasets from any source, as the conversational prompt/completion records TRL trains on.
 
-Sources: a jsonl(.gz) / json / parquet file, an artifact directory holding one jsonl, or a Hub dataset
-id (through `datasets`). Record formats, detected in this order unless `format` names one:
+Sources: a jsonl(.gz) / json / parquet file, an artifact directory (its records.jsonl, else its one jsonl),
+or a Hub dataset id (through `datasets`). Record formats, detected in this order unless `format` names one:
 - instruction/response strings (the pipeline's SFT records, bigcode/self-oss-instruct-sc2-exec-filter-50k):
   a user turn and an assistant turn, rendered through the chat template;
 - messages: a conversation whose last turn is the assistant's; loss on that last turn;
@@ -19,7 +19,8 @@ from harness.errors import UserError
 
 FORMATS = ("auto", "instruction", "messages", "prompt_completion")
 ROLES = {"system", "user", "assistant"}
-# Files in an artifact directory that are never the dataset.
+# In an artifact directory: the dataset unless data_file says otherwise, and files that never are one.
+DEFAULT_FILE = "records.jsonl"
 NOT_DATA = {"metrics.jsonl"}
 
 
@@ -34,12 +35,15 @@ class SFTExamples:
 
 
 def data_file_in(directory: Path, name: str | None) -> Path:
-    """The dataset file inside an artifact directory: `name` (with or without .jsonl), or its only jsonl."""
+    """The dataset file inside an artifact directory: `name` (with or without .jsonl), else records.jsonl
+    (what stages write by default; the select stage's SFT records), else its only jsonl."""
     if name:
         for candidate in (directory / name, directory / f"{name}.jsonl"):
             if candidate.is_file():
                 return candidate
         raise UserError(f"{directory}: no dataset file '{name}' (data_file)")
+    if (directory / DEFAULT_FILE).is_file():
+        return directory / DEFAULT_FILE
     found = sorted(p for p in directory.glob("*.jsonl") if p.name not in NOT_DATA)
     if len(found) != 1:
         names = ", ".join(p.name for p in found) or "none"

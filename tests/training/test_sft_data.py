@@ -64,6 +64,9 @@ def test_parquet_json_and_artifact_folders(tmp_path):
     with pytest.raises(UserError, match=r"expected one .jsonl dataset file, found rejected.jsonl, sft.jsonl"):
         load_examples(str(art))
     assert len(load_examples(str(art), data_file="sft").records) == 3
+    # The select stage writes records.jsonl (the SFT records) beside filtered.jsonl (what it dropped).
+    write_jsonl(art / "records.jsonl", rows[:2])
+    assert len(load_examples(str(art)).records) == 2
 
 
 def test_max_examples_keeps_the_first_records(data_file):
