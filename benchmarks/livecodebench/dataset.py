@@ -317,9 +317,10 @@ def window(start_date: date | None = None, end_date: date | None = None,
 
 
 def load(release: str | None = None, problems_file: Path | str | None = None, *, start_date: date | None = None,
-         end_date: date | None = None, after_release: str | None = None, ids: set[str] | None = None,
-         with_tests: bool = True) -> ProblemSet:
-    """Problems of a release (or a local file) inside the date window; `ids` keeps only those ids."""
+         end_date: date | None = None, after_release: str | None = None, with_tests: bool = True,
+         tests_for: set[str] | None = None) -> ProblemSet:
+    """Problems of a release (or a local file) inside the date window; with_tests keeps their tests
+    (undecoded until graded), of the `tests_for` problems only when given."""
     from harness import data
     from harness.artifacts import file_digest
 
@@ -347,11 +348,9 @@ def load(release: str | None = None, problems_file: Path | str | None = None, *,
             qid = row.get("question_id") if isinstance(row, dict) else None
             if qid in known:
                 raise UserError(f"{where}: question_id {qid!r} appears twice")
-            problem = parse_row(row, where, with_tests and (ids is None or qid in ids))
+            problem = parse_row(row, where, with_tests and (tests_for is None or qid in tests_for))
             known.add(problem.question_id)
             if (lo and problem.contest_date < lo) or (hi and problem.contest_date > hi):
-                continue
-            if ids is not None and problem.question_id not in ids:
                 continue
             problems[problem.question_id] = problem
     win = {"start_date": lo.isoformat() if lo else None, "end_date": hi.isoformat() if hi else None,

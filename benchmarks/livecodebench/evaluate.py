@@ -41,8 +41,9 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path, progress: b
     if release is None and problems_file is None and generation and generation.get("benchmark") == "livecodebench":
         # Samples from `sca generate` name the problems they were made for.
         release, problems_file = generation["config"].get("version"), generation["config"].get("problems")
+    # Only the tests of problems the samples cover are kept in memory (a release's run to gigabytes).
     problems = dataset.load(release, problems_file, start_date=cfg.start_date, end_date=cfg.end_date,
-                            after_release=cfg.after_release)
+                            after_release=cfg.after_release, tests_for=samples.question_ids(samples_path))
     if cfg.question_ids:
         unknown = sorted(set(cfg.question_ids) - problems.known)
         if unknown:

@@ -16,8 +16,7 @@ from benchmarks.livecodebench.grade import Sample
 from harness.errors import UserError
 
 
-def load(path: Path, problems: ProblemSet) -> tuple[list[Sample], int]:
-    """(samples of selected problems with per-problem indices, how many were outside the selection)."""
+def _resolve(path: Path) -> Path:
     path = Path(path)
     if path.is_dir():
         if not (path / "samples.jsonl").is_file():
@@ -25,7 +24,22 @@ def load(path: Path, problems: ProblemSet) -> tuple[list[Sample], int]:
         path = path / "samples.jsonl"
     if not path.exists():
         raise UserError(f"--samples {path}: no such file or folder")
-    rows = _from_upstream(path) if path.suffix == ".json" else _from_jsonl(path)
+    return path
+
+
+def _rows(path: Path):
+    return _from_upstream(path) if path.suffix == ".json" else _from_jsonl(path)
+
+
+def question_ids(path: Path) -> set[str]:
+    """The problems a samples file has samples for (read first, so only their tests are kept)."""
+    return {qid for _, qid, _ in _rows(_resolve(path))}
+
+
+def load(path: Path, problems: ProblemSet) -> tuple[list[Sample], int]:
+    """(samples of selected problems with per-problem indices, how many were outside the selection)."""
+    path = _resolve(path)
+    rows = _rows(path)
     samples, skipped = [], 0
     counts: dict[str, int] = {}
     for where, qid, code in rows:

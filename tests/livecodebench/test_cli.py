@@ -105,18 +105,32 @@ def test_bad_sample_lines_and_cross_family_options_are_one_line(problems_file, t
     assert r.returncode == 2 and "--release: only for --dataset livecodebench" in r.stderr
 
 
+def test_generate_defaults_are_upstreams_and_greedy_is_an_option():
+    from generation.codegen import CodegenConfig
+
+    cfg = CodegenConfig(benchmark="livecodebench", n=None, temperature=None, max_new_tokens=None)
+    assert (cfg.n, cfg.temperature, cfg.top_p, cfg.max_new_tokens) == (10, 0.2, 0.95, 2000)
+    assert CodegenConfig(benchmark="humaneval").max_new_tokens == 768
+    r = sca("generate", "--benchmark", "livecodebench", "--model", "m", "--backend", "hf", "--greedy", "--n", "5",
+            "--out", "unused")
+    assert r.returncode == 2 and "--greedy" in r.stderr and r.stderr.strip().count("\n") == 0
+    r = sca("generate", "--benchmark", "humaneval", "--model", "m", "--backend", "hf", "--problems", "p.jsonl",
+            "--out", "unused")
+    assert r.returncode == 2 and "--problems: not a setting of benchmark humaneval" in r.stderr
+
+
 @pytest.mark.slow
 def test_generate_then_evaluate_with_the_tiny_model(problems_file, tiny_model, tmp_path):
     out = tmp_path / "gen"
     r = sca("generate", "--benchmark", "livecodebench", "--problems", problems_file, "--model", tiny_model,
-            "--backend", "hf", "--n", "2", "--max-new-tokens", "8", "--no-progress", "--out", out)
+            "--backend", "hf", "--greedy", "--max-new-tokens", "8", "--no-progress", "--out", out)
     assert r.returncode == 0, r.stderr[-3000:]
     meta = json.loads((out / "generation.json").read_text())
-    assert meta["sampling"] == {"n": 2, "temperature": 0.2, "top_p": 0.95, "max_new_tokens": 8, "seed": 0}
+    assert meta["sampling"] == {"n": 1, "temperature": 0.0, "top_p": 1.0, "max_new_tokens": 8, "seed": 0}
     assert meta["prompt_style"] == "instruct" and meta["version"] == str(problems_file)
     assert len(meta["prompt_sha256"]) == 9 and meta["prompts_sha256"]
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 18 and set(samples[0]) == {"question_id", "code"}
+    assert len(samples) == 9 and set(samples[0]) == {"question_id", "code"}
     gens = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
     assert {g["prompt_sha256"] for g in gens} == set(meta["prompt_sha256"].values())
 
@@ -125,14 +139,6 @@ def test_generate_then_evaluate_with_the_tiny_model(problems_file, tiny_model, t
     assert r.returncode == 0, r.stderr[-3000:]
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["problems"] == str(problems_file)  # taken from generation.json
-    assert summary["n_samples"] == 18 and summary["hit_max_new_tokens"] == meta["hit_max_new_tokens"]
+    assert summary["n_samples"] == 9 and summary["hit_max_new_tokens"] == meta["hit_max_new_tokens"]
     lines = (tmp_path / "eval" / "verdicts.jsonl").read_text().splitlines()
-    assert len(lines) == 18 and all(json.loads(line)["verdict"] in ("pass", "fail", "timeout", "error") for line in lines)
-
-    greedy = tmp_path / "greedy"
-    r = sca("generate", "--benchmark", "livecodebench", "--problems", problems_file, "--model", tiny_model,
-            "--backend", "hf", "--greedy", "--max-new-tokens", "8", "--tasks", "cf_pin,lc_flag", "--no-progress",
-            "--out", greedy)
-    assert r.returncode == 0, r.stderr[-3000:]
-    meta = json.loads((greedy / "generation.json").read_text())
-    assert (meta["sampling"]["n"], meta["sampling"]["temperature"], meta["tasks"]) == (1, 0.0, 2)
+    assert len(lines) == 9 and all(json.loads(line)["verdict"] in ("pass", "fail", "timeout", "error") for line in lines)

@@ -84,6 +84,14 @@ def test_project_problems_load_with_types_dates_and_tolerances(problems_file):
     assert ps.hash == dataset.load(problems_file=problems_file).hash and len(ps.hash) == 16
 
 
+def test_tests_are_kept_only_for_the_problems_asked_for(problems_file):
+    ps = dataset.load(problems_file=problems_file, tests_for={"cf_pin"})
+    assert len(ps.problems) == 9 and len(ps.problems["cf_pin"].tests()) == 3
+    with pytest.raises(RuntimeError, match="loaded without tests"):
+        ps.problems["atc_sum"].tests()
+    assert ps.hash == dataset.load(problems_file=problems_file, with_tests=False).hash
+
+
 def _bad(tmp_path, edit) -> str:
     rows = schema_rows()
     edit(rows)

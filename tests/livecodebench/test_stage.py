@@ -36,6 +36,8 @@ stages:
     summary = json.loads(arts["score"].file("summary.json").read_text())
     assert summary["problems"] == str(problems_file) and summary["n_problems"] == 3 and summary["n_samples"] == 3
     assert summary["window"]["start_date"] == "2024-04-19"
+    # seven problems come after Llama 3; the samples cover three
+    assert summary["problems_without_samples"]["count"] == 4
     assert arts["score"].manifest["counts"] == {"samples": 3, "problems": 3}
     assert len(arts["score"].file("verdicts.jsonl").read_text().splitlines()) == 3
 
