@@ -373,10 +373,11 @@ def main(args: argparse.Namespace) -> int:
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     if args.greedy and ((args.n or 1) != 1 or (args.temperature or 0) != 0):
         raise UserError("--greedy: means --n 1 --temperature 0; drop the other --n/--temperature")
-    sampling = {"n": 1, "temperature": 0.0} if args.greedy else {"n": args.n, "temperature": args.temperature}
+    n, temperature = (1, 0.0) if args.greedy else (args.n, args.temperature)
     try:
         cfg = CodegenConfig(benchmark=args.benchmark, model=args.model, backend=backend, version=args.version,
-                            tasks=tasks, **sampling, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                            tasks=tasks, n=n, temperature=temperature, top_p=args.top_p,
+                            max_new_tokens=args.max_new_tokens,
                             seed=args.seed, prompt_style=args.prompt_style, tokenizer=args.tokenizer,
                             backend_options=backend_options(args, backend),
                             problems=str(args.problems) if args.problems else None, start_date=args.start_date,

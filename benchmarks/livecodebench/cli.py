@@ -47,6 +47,9 @@ def main(args: argparse.Namespace) -> int:
 
     from benchmarks.livecodebench.evaluate import EvaluateConfig, evaluate
 
+    if args.samples is None:
+        raise UserError("--samples: required (a jsonl of {question_id, code}, a `sca generate` folder, "
+                        "or lcb_runner's output JSON)")
     ids = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
     try:
         cfg = EvaluateConfig(release=args.release, problems=str(args.problems) if args.problems else None,

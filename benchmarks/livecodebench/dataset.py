@@ -105,7 +105,7 @@ class ProblemSet:
 def release_files(release: str) -> list[str]:
     """The release files a version tag names."""
     n = len(RELEASE_FILES)
-    tags = {"release_latest": list(RELEASE_FILES)}
+    tags: dict[str, list[str]] = {"release_latest": list(RELEASE_FILES)}
     tags.update({f"release_v{k}": list(RELEASE_FILES[:k]) for k in range(1, n + 1)})
     tags.update({f"v{k}": [RELEASE_FILES[k - 1]] for k in range(1, n + 1)})
     if release in tags:
@@ -163,8 +163,8 @@ def restricted_loads(blob: bytes, where: str) -> str:
     try:
         value = _StrOnlyUnpickler(io.BytesIO(blob)).load()
     except Exception as exc:  # UnpicklingError, EOFError, ValueError, ...: all malformed or refused
-        raise UserError(f"{where}: pickled payload refused: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                        " (only a pickled str of JSON is accepted)") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{where}: pickled payload refused: {why} (only a pickled str of JSON is accepted)") from None
     if not isinstance(value, str):
         raise UserError(f"{where}: pickled payload refused: it is a {type(value).__name__}, "
                         "only a pickled str of JSON is accepted")

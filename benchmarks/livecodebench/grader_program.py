@@ -86,9 +86,9 @@ class Captures:
 
 def _fresh_stdio():
     # What the interpreter builds at start-up for non-tty fds: block-buffered text over fds 0/1/2.
-    enc = {"encoding": "utf-8", "errors": "surrogateescape", "newline": "\n", "closefd": False}
-    sys.stdin = sys.__stdin__ = open(0, "r", **enc)
-    sys.stdout = sys.__stdout__ = open(1, "w", **enc)
+    sys.stdin = sys.__stdin__ = open(0, "r", encoding="utf-8", errors="surrogateescape", newline="\n", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="surrogateescape", newline="\n",
+                                       closefd=False)
     sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="backslashreplace", newline="\n",
                                        closefd=False, buffering=1)
 

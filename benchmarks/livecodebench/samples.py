@@ -8,7 +8,6 @@ skipped and counted; a question_id that no selected file holds at all is an erro
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from benchmarks.livecodebench.dataset import ProblemSet

@@ -141,4 +141,5 @@ def test_generate_then_evaluate_with_the_tiny_model(problems_file, tiny_model, t
     assert summary["problems"] == str(problems_file)  # taken from generation.json
     assert summary["n_samples"] == 9 and summary["hit_max_new_tokens"] == meta["hit_max_new_tokens"]
     lines = (tmp_path / "eval" / "verdicts.jsonl").read_text().splitlines()
-    assert len(lines) == 9 and all(json.loads(line)["verdict"] in ("pass", "fail", "timeout", "error") for line in lines)
+    assert len(lines) == 9
+    assert all(json.loads(line)["verdict"] in ("pass", "fail", "timeout", "error") for line in lines)

@@ -21,7 +21,8 @@ def test_chat_prompt_layout_with_and_without_starter_code(problems):
                                f"```python\n# YOUR CODE HERE\n```\n\n### Answer: (use the provided format with "
                                f"backticks)\n\n")
     _, user = prompts.chat_messages(functional)
-    assert f"### Format: {prompts.FORMAT_WITH_STARTER}\n```python\n{functional.starter_code}\n```\n\n" in user["content"]
+    starter = f"### Format: {prompts.FORMAT_WITH_STARTER}\n```python\n{functional.starter_code}\n```\n\n"
+    assert starter in user["content"]
     p = prompts.build_prompt(functional, "instruct", None)
     assert p.prompt == prompts.chat_messages(functional) and p.stop == () and p.task_id == "lc_pairs"
 
@@ -46,7 +47,8 @@ def test_chat_templates_render_the_system_turn_or_fold_it_into_the_user_turn(pro
 
     tok = AutoTokenizer.from_pretrained(tiny_model)
     p = prompts.build_prompt(problems["atc_sum"], "instruct", tok)
-    assert p.prompt.startswith(f"<|im_start|>system\n{prompts.SYSTEM_MESSAGE}<|im_end|>\n<|im_start|>user\n### Question:")
+    system = f"<|im_start|>system\n{prompts.SYSTEM_MESSAGE}<|im_end|>\n"
+    assert p.prompt.startswith(system + "<|im_start|>user\n### Question:")
     assert p.prompt.endswith("<|im_start|>assistant\n")
     tok.chat_template = ("{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system role') }}"
                          "{% endif %}[{{ m['role'] }}] {{ m['content'] }}{% endfor %}[assistant] ")
