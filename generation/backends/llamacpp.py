@@ -25,6 +25,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import NoReturn
 
 from generation.backends.openai import OpenAIBackend
 from harness.errors import UserError
@@ -122,19 +123,22 @@ class LlamaCppBackend(OpenAIBackend):
     def _read_line(self, deadline: float) -> str:
         import selectors
 
+        proc = self._running()
+        assert proc.stdout is not None
         with selectors.DefaultSelector() as sel:
-            sel.register(self._proc.stdout, selectors.EVENT_READ)
+            sel.register(proc.stdout, selectors.EVENT_READ)
             while time.monotonic() < deadline:
                 if sel.select(timeout=0.5):
-                    line = self._proc.stdout.readline().decode()
+                    line = proc.stdout.readline().decode()
                     if line.strip():
                         return line
                     break  # EOF: the child died
-                if self._proc.poll() is not None:
+                if proc.poll() is not None:
                     break
         self._fail("did not start")
 
     def _wait_healthy(self, base: str, deadline: float) -> None:
+        proc = self._running()
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(base + "/health", timeout=2) as resp:
@@ -142,12 +146,17 @@ class LlamaCppBackend(OpenAIBackend):
                         return
             except OSError:
                 pass
-            if self._proc.poll() is not None:
+            if proc.poll() is not None:
                 break
             time.sleep(0.1)
         self._fail("never became healthy")
 
-    def _fail(self, what: str):
+    def _running(self) -> subprocess.Popen:
+        if self._proc is None:
+            raise RuntimeError("the llama.cpp server is not started")
+        return self._proc
+
+    def _fail(self, what: str) -> NoReturn:
         tail = self._log.read_text(errors="replace")[-1500:].strip() if self._log else ""
         self.stop()
         raise UserError(f"model: llama.cpp server for {self.gguf} {what} within {self.start_timeout_s:g}s: "
@@ -157,12 +166,14 @@ class LlamaCppBackend(OpenAIBackend):
         proc, self._proc = self._proc, None
         if proc is not None:
             try:
-                proc.stdin.close()  # EOF: the child shuts the server down and exits
+                if proc.stdin is not None:
+                    proc.stdin.close()  # EOF: the child shuts the server down and exits
                 proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 proc.kill()
                 proc.wait()
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
         if self._log is not None:
             self._log.unlink(missing_ok=True)
             self._log = None
@@ -187,9 +198,9 @@ class LlamaCppBackend(OpenAIBackend):
 
 def _serve(config: dict) -> None:
     """Child process: run the server until stdin reaches EOF (our parent closed it, or died)."""
-    import xllamacpp
+    import xllamacpp  # a compiled extension: its names are not visible to type checkers
 
-    params = xllamacpp.CommonParams()
+    params = xllamacpp.CommonParams()  # pyright: ignore[reportAttributeAccessIssue]
     params.model.path = config["model"]
     params.hostnames = ["127.0.0.1"]
     params.port = 0  # any free port; reported back on stdout
@@ -201,7 +212,7 @@ def _serve(config: dict) -> None:
     params.sampling.top_k = 0
     params.sampling.min_p = 0.0
     params.sampling.top_p = 1.0
-    server = xllamacpp.Server(params)
+    server = xllamacpp.Server(params)  # pyright: ignore[reportAttributeAccessIssue]
     sys.stdout.write(json.dumps({"url": server.listening_address}) + "\n")
     sys.stdout.flush()
     sys.stdin.buffer.read()

@@ -65,8 +65,8 @@ def install(token):
     def done():
         _write(1, ("\n" + token + " " + str(hits[0]) + "\n").encode())
 
-    builtins.__sca_assert__ = counted
-    builtins.__sca_done__ = done
+    setattr(builtins, "__sca_assert__", counted)
+    setattr(builtins, "__sca_done__", done)
 
 
 def write_main(code):

@@ -93,7 +93,7 @@ def instrument(code: str, tests: list[tuple[int, int]]) -> tuple[str, int]:
     ends: dict[int, list[int]] = defaultdict(list)
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert) and any(a <= node.lineno <= b for a, b in tests):
-            ends[node.end_lineno].append(node.end_col_offset)
+            ends[node.end_lineno or node.lineno].append(node.end_col_offset or 0)
     lines = code.split("\n")
     for lineno, cols in ends.items():
         raw = lines[lineno - 1].encode()  # ast offsets count UTF-8 bytes

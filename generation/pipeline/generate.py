@@ -100,7 +100,8 @@ class Generation:
 
     def __init__(self, cfg: GenerationConfig, inputs: dict[str, Artifact], ctx, mode: Mode, *, wants: str,
                  required: tuple[str, ...]):
-        self.cfg, self.ctx, self.mode = cfg, ctx, mode
+        self.cfg, self.ctx = cfg, ctx
+        self.mode: Mode = mode
         self.stage = ctx.stage_name
         self.items = read_items(data_input(inputs, self.stage, wants), cfg.limit, required)
         self.model = resolve_model(cfg, inputs, self.stage)

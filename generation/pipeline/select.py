@@ -181,7 +181,7 @@ def select_stage(cfg: SelectConfig, inputs: dict, ctx) -> None:
     funnel = Funnel(read_items(art, None, ("id", "instruction", "raw_response", "verdict")))
     funnel.filter("format", lambda r: format_problem(r["raw_response"]))
     for r in funnel.records:
-        r["response"], r["tests"] = split_response_tests(r["raw_response"])
+        r["response"], r["tests"] = split_response_tests(r["raw_response"]) or ("", "")  # always split here
     funnel.filter("long_instruction",
                   lambda r: "long_instruction" if len(r["instruction"].split()) > cfg.max_instruction_words else None)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from generation.backends import GenerationRequest, get_backend
-from generation.backends.llamacpp import file_sha256
+from generation.backends.llamacpp import LlamaCppBackend, file_sha256
 from harness.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def test_greedy_text_matches_the_hf_backend_on_the_same_weights(tiny_gguf, tiny_
 def test_started_on_first_use_stopped_on_close_and_cached_reruns_never_start_it(tiny_gguf, tmp_path):
     cache = tmp_path / "cache.sqlite"
     req = GenerationRequest(prompt="import", n=5, temperature=1.0, max_new_tokens=6, seed=7)
-    backend = get_backend("llamacpp", model=str(tiny_gguf), cache=cache, parallel=2, progress=False)
+    backend = LlamaCppBackend(model=str(tiny_gguf), cache=cache, parallel=2, progress=False)
     assert backend._proc is None
     (five,) = backend.generate([req])
     proc = backend._proc
@@ -53,7 +53,7 @@ def test_started_on_first_use_stopped_on_close_and_cached_reruns_never_start_it(
     assert len(five) == 5 and len({c.text for c in five}) == 5
     with get_backend("llamacpp", model=str(tiny_gguf), parallel=5, progress=False) as wide:
         assert [c.text for c in wide.generate([req])[0]] == [c.text for c in five]
-    again = get_backend("llamacpp", model=str(tiny_gguf), cache=cache, parallel=2, progress=False)
+    again = LlamaCppBackend(model=str(tiny_gguf), cache=cache, parallel=2, progress=False)
     assert again.generate([req])[0] == five and again._proc is None and again.stats["from_cache"] == 1
     again.close()
 
@@ -64,6 +64,7 @@ def test_the_server_exits_when_its_parent_is_killed(tiny_gguf):
               "b.generate([GenerationRequest(prompt='x', max_new_tokens=1)])\n"
               "print(b._proc.pid, flush=True)\ntime.sleep(600)\n")
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
     server_pid = int(parent.stdout.readline())
     assert alive(server_pid)
     parent.send_signal(signal.SIGKILL)
@@ -76,9 +77,9 @@ def test_the_server_exits_when_its_parent_is_killed(tiny_gguf):
 
 def test_identity_is_the_gguf_hash_and_the_options_that_change_outputs(tiny_gguf):
     gguf = next(tiny_gguf.glob("*.gguf"))
-    a = get_backend("llamacpp", model=str(tiny_gguf), parallel=2, progress=False)
-    b = get_backend("llamacpp", model=str(gguf), parallel=2, threads=1, progress=False)
-    c = get_backend("llamacpp", model=str(gguf), parallel=3, progress=False)
+    a = LlamaCppBackend(model=str(tiny_gguf), parallel=2, progress=False)
+    b = LlamaCppBackend(model=str(gguf), parallel=2, threads=1, progress=False)
+    c = LlamaCppBackend(model=str(gguf), parallel=3, progress=False)
     req = GenerationRequest(prompt="x")
     assert a.identity()["model_fingerprint"] == file_sha256(gguf)
     assert a.request_key(req) == b.request_key(req)  # folder or file, any thread count: one cache entry
@@ -94,7 +95,7 @@ def test_model_errors_are_one_line(tmp_path):
     (tmp_path / "sub" / "b.gguf").write_bytes(b"")
     with pytest.raises(UserError, match="found 2"):
         get_backend("llamacpp", model=str(tmp_path))
-    broken = get_backend("llamacpp", model=str(tmp_path / "a.gguf"), progress=False, start_timeout_s=60)
+    broken = LlamaCppBackend(model=str(tmp_path / "a.gguf"), progress=False, start_timeout_s=60)
     with pytest.raises(UserError, match="llama.cpp server .* did not start"):
         broken.generate([GenerationRequest(prompt="x", max_new_tokens=1)])
     assert broken._proc is None

@@ -61,7 +61,10 @@ def write_gguf(model_dir: Path, out: Path) -> Path:
             array = _permute(array, cfg["num_attention_heads"])
         elif name.endswith("k_proj.weight"):
             array = _permute(array, cfg["num_key_value_heads"])
-        writer.add_tensor(names.get_name(name, try_suffixes=(".weight",)), array.astype(np.float32))
+        mapped = names.get_name(name, try_suffixes=(".weight",))
+        if mapped is None:
+            raise ValueError(f"no llama.cpp name for tensor {name}")
+        writer.add_tensor(mapped, array.astype(np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
