@@ -61,6 +61,7 @@ def test_every_solution_gets_its_verdicts(problems_file):
     assert "memory" in rec["lc_pairs/memory_hog"]["detail"].lower(), rec["lc_pairs/memory_hog"]
     assert "not JSON (set)" in rec["lc_pairs/returns_set"]["detail"]
     assert rec["atc_tri/naive_recursion"]["error_type"] == "RecursionError"
+    assert rec["atc_sum/output_flood"]["detail"].startswith("output limit exceeded")
 
 
 def test_identical_solutions_grade_once_and_reruns_come_from_the_cache(problems_file, tmp_path, monkeypatch):
