@@ -207,6 +207,10 @@ def run_test(job, code, index, caps):
         outcome.update(status="timeout", detail="time limit %gs exceeded" % timeout)
         return outcome, ""
     stderr = caps.read("err", 1 << 16)
+    if exit_code != 0 and max(os.fstat(caps.fds[n]).st_size for n in ("out", "err", "res")) >= output_cap:
+        # Python ignores SIGXFSZ: the write past the cap fails and the program dies of that.
+        outcome.update(status="error", detail="output limit exceeded (%d bytes)" % output_cap)
+        return outcome, ""
     if exit_code < 0:
         sig = -exit_code
         if sig == signal.SIGKILL:
