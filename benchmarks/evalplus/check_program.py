@@ -73,7 +73,7 @@ class RunDelay:
             self.fd = -1
 
 
-def load_fair_time_limit(timeout_exception):
+def load_fair_time_limit(timeout_exception, used_s=None):
     """evalplus's per-input wall-clock limit, not counting time spent waiting for a CPU.
 
     On an idle host it is evalplus's `time_limit` exactly (sleeping still counts, the SIGALRM handler
@@ -81,24 +81,33 @@ def load_fair_time_limit(timeout_exception):
     waiting for a CPU is given back and the alarm re-armed for what is left, so a verdict does not
     depend on what else runs. What is left is recomputed from the clocks at every alarm, so late
     signals and short waits cannot add up to more than the limit.
+
+    `used_s` (a shared array, one slot per input in call order) receives each input's time by the same
+    clock: -1.0 while it runs, its seconds once it ends (also when it timed out).
     """
-    clock = [None, 0]  # RunDelay of this process, and the pid it was opened in
+    clock = [None, 0, 0]  # RunDelay of this process, the pid it was opened in, inputs started in it
 
     class time_limit:
-        __slots__ = ("seconds", "started", "delay_before")
+        __slots__ = ("seconds", "started", "delay_before", "index")
 
         def __init__(self, seconds: float):
             if clock[1] != os.getpid():  # first input in this child: /proc/self is ours only now
-                clock[0], clock[1] = RunDelay(), os.getpid()
+                clock[0], clock[1], clock[2] = RunDelay(), os.getpid(), 0
+            self.index = clock[2]
+            clock[2] += 1
+            if used_s is not None and self.index < len(used_s):
+                used_s[self.index] = -1.0
             self.seconds = seconds
             self.delay_before = clock[0]()
             self.started = time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, seconds)
             signal.signal(signal.SIGALRM, self.handler)
 
+        def used(self) -> float:
+            return time.monotonic() - self.started - (clock[0]() - self.delay_before)
+
         def handler(self, signum, frame):
-            used = time.monotonic() - self.started - (clock[0]() - self.delay_before)
-            left = self.seconds - used
+            left = self.seconds - self.used()
             if left > 1e-3:
                 signal.setitimer(signal.ITIMER_REAL, left)
                 return
@@ -109,6 +118,8 @@ def load_fair_time_limit(timeout_exception):
 
         def __exit__(self, *exc):
             signal.setitimer(signal.ITIMER_REAL, 0)
+            if used_s is not None and self.index < len(used_s):
+                used_s[self.index] = self.used()
             return False
 
     return time_limit
@@ -154,6 +165,8 @@ class ChildClock:
             self.pidfd = -1
         self.delay = RunDelay(str(pid))
         self.status = None
+        self.started, self.delay_before = time.monotonic(), self.delay()
+        self.ended = None  # (time, run delay) as it exited: its schedstat goes once it is reaped
 
     def wait(self, timeout: float) -> bool:
         """True once the child has exited, like Process.join(timeout) followed by is_alive()."""
@@ -168,22 +181,30 @@ class ChildClock:
                 if time.monotonic() >= deadline:
                     return False
                 time.sleep(0.001)
-        _, self.status = os.waitpid(self.pid, 0)
+        self._reap()
         return True
+
+    def _reap(self) -> None:
+        self.ended = (time.monotonic(), self.delay())
+        _, self.status = os.waitpid(self.pid, 0)
+
+    def used(self) -> float:
+        """Seconds since the child started, less the time it spent waiting for a CPU."""
+        now, delay = self.ended or (time.monotonic(), self.delay())
+        return now - self.started - (delay - self.delay_before)
 
     def join_load_fair(self, timeout: float) -> bool:
         """wait(timeout), where time the child spent waiting for a CPU does not count."""
-        started, delay_before = time.monotonic(), self.delay()
         left = timeout
         while not self.wait(left):
-            left = timeout - (time.monotonic() - started - (self.delay() - delay_before))
+            left = timeout - self.used()
             if left <= 1e-3:
                 return False
         return True
 
     def close(self) -> None:
         if self.status is None:
-            _, self.status = os.waitpid(self.pid, 0)
+            self._reap()
         if self.pidfd >= 0:
             os.close(self.pidfd)
         self.delay.close()
@@ -228,9 +249,11 @@ def main() -> None:
     stat, progress = RawValue("i", _UNKNOWN), RawValue("i", 0)
     solution_time = RawValue("d", 0.0)
     last = RawArray("c", 256)
-    details = RawArray("b", max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus")) or 1)
+    most_inputs = max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus")) or 1
+    details = RawArray("b", most_inputs)
+    input_s = RawArray("d", most_inputs)  # each input's time, by the clock its limit is measured with
 
-    ev.time_limit = load_fair_time_limit(TimeoutException)  # unsafe_execute looks it up at call time
+    ev.time_limit = load_fair_time_limit(TimeoutException, input_s)  # unsafe_execute looks it up at call time
     ev.swallow_io = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
 
     # Our result lines get a private copy of stdout; children (and anything a solution prints at the
@@ -263,14 +286,10 @@ def main() -> None:
     gc.collect()
     gc.freeze()
 
-    limit_floor, factor = job["min_time_limit"], job["gt_time_limit_factor"]
-    for check in job["checks"]:
-        task = tasks[check["task_id"]]
-        suite = task[check["suite"]]
-        inputs = suite["inputs"]
-        # untrusted_check's limits: per input, and a join timeout for the whole suite
-        time_limits = [max(limit_floor, factor * t) for t in suite["ref_time"]]
-        timeout = min(60, sum(time_limits)) + 1
+    dataset = job["dataset"]
+
+    def execute(code: str, task: dict, inputs: list, expected: list, limits: list, cap: float) -> dict:
+        """evalplus's untrusted_check on one suite: a forked child, its limits, its verdict mapping."""
         stat.value, progress.value, solution_time.value, last.value = _UNKNOWN, 0, 0.0, b""
         out.flush()  # finished records reach the sandbox even if a later check takes this program down
         start = time.monotonic()
@@ -279,13 +298,12 @@ def main() -> None:
         if pid == 0:
             try:
                 os.close(out_fd)  # a solution must not be able to write result lines
-                _call_at_depth(EVALPLUS_EXECUTE_DEPTH, ev.unsafe_execute, job["dataset"], task["entry_point"],
-                               check["code"], inputs, suite["expected"], time_limits, task["atol"], True,
-                               stat, details, progress)
+                _call_at_depth(EVALPLUS_EXECUTE_DEPTH, ev.unsafe_execute, dataset, task["entry_point"], code,
+                               inputs, expected, limits, task["atol"], True, stat, details, progress)
             finally:
                 os._exit(0)
         child = ChildClock(pid)
-        if not child.join_load_fair(timeout + 1):
+        if not child.join_load_fair(cap + 1):
             # evalplus: terminate, sleep 0.1 s, kill if still alive, sleep 0.1 s; here each sleep ends
             # when the child does, since the verdict is read only after it is gone
             os.kill(pid, signal.SIGTERM)
@@ -297,10 +315,9 @@ def main() -> None:
 
         # untrusted_check's verdict from the shared slots
         done = progress.value
-        passed = details[:done]
-        code = stat.value
-        status = {_SUCCESS: "pass", _FAILED: "fail"}.get(code, "timeout")
-        if status == "pass" and (done != len(inputs) or not all(passed)):
+        code_ = stat.value
+        status = {_SUCCESS: "pass", _FAILED: "fail"}.get(code_, "timeout")
+        if status == "pass" and (done != len(inputs) or not all(details[:done])):
             status = "fail"
         fail_index = done - 1 if status != "pass" and done else None
         error_type = None
@@ -310,21 +327,53 @@ def main() -> None:
                 error_type = name
             elif status == "fail" and fail_index is not None:
                 error_type = "AssertionError"  # wrong output: evalplus asserts the comparison
-        record = {
-            "key": check["key"],
-            "suite": check["suite"],
-            "status": status,
-            "n_done": done,
-            "n_inputs": len(inputs),
-            "fail_index": fail_index,
-            "error_type": error_type,
-            "duration_s": round(duration, 4),
-            "cpu_s": round(cpu, 4),
-            # time inside the solution's own code (exec and calls, time-limit waits included): what
-            # no grader can skip
-            "solution_s": round(solution_time.value, 4),
-        }
-        out.write(tag + json.dumps(record) + "\n")
+        return {"status": status, "n_done": done, "n_inputs": len(inputs), "fail_index": fail_index,
+                "error_type": error_type, "duration_s": round(duration, 4), "cpu_s": round(cpu, 4),
+                # time inside the solution's own code (exec and calls, time-limit waits included): what
+                # no grader can skip
+                "solution_s": round(solution_time.value, 4), "suite_s": round(child.used(), 4)}
+
+    slack = job["timing_factor"]
+
+    def timing(rec: dict, code: str, task: dict, suite: dict, limits: list, cap: float) -> None:
+        """Flag a verdict that could differ on a host `slack` times faster or slower (see grade.py)."""
+        finished = input_s[: rec["n_done"]]
+        ratios = [t / limit for t, limit in zip(finished, limits) if t >= 0]
+        slowest = max(range(len(ratios)), key=ratios.__getitem__) if ratios else None
+        info = {"factor": slack, "max_ratio": round(ratios[slowest], 4) if ratios else None,
+                "slowest_input": slowest, "suite_s": rec["suite_s"], "suite_cap_s": round(cap, 4), "recheck": None}
+        sensitive, alternative = False, None
+        if rec["status"] == "timeout" or rec["error_type"] == "TimeoutException":
+            # Re-run the input that ran out, alone, with a limit `slack` times longer: a genuine infinite
+            # loop costs one bounded wait; a slow one shows it finishes, and whether its output is right.
+            k = rec["n_done"] if rec["status"] == "timeout" else rec["fail_index"]
+            if k >= len(limits):  # every input ran: what hung was not the solution's work
+                rec["timing_sensitive"], rec["timing_alternative"], rec["timing"] = False, None, info
+                return
+            longer = slack * limits[k]
+            again = execute(code, task, suite["inputs"][k:k + 1], suite["expected"][k:k + 1], [longer], longer + 1)
+            sensitive = again["status"] != "timeout" and again["error_type"] != "TimeoutException"
+            alternative = again["status"] if sensitive else None
+            info["recheck"] = {"input": k, "limit_s": round(longer, 4), "finished": sensitive,
+                               "status": again["status"], "duration_s": again["duration_s"],
+                               "input_s": round(input_s[0], 4) if again["n_done"] else None}
+        elif rec["status"] == "pass" and ratios and ratios[slowest] * slack > 1:
+            sensitive, alternative = True, "fail"  # a slower host times this input out
+        elif rec["suite_s"] * slack > cap:
+            sensitive, alternative = True, "timeout"  # a slower host hits the whole-suite cap
+        rec["timing_sensitive"], rec["timing_alternative"], rec["timing"] = sensitive, alternative, info
+
+    limit_floor, factor, suite_cap_s = job["min_time_limit"], job["gt_time_limit_factor"], job["suite_cap_s"]
+    for check in job["checks"]:
+        task = tasks[check["task_id"]]
+        suite = task[check["suite"]]
+        # untrusted_check's limits: per input, and a join timeout for the whole suite
+        limits = [max(limit_floor, factor * t) for t in suite["ref_time"]]
+        cap = min(suite_cap_s, sum(limits)) + 1
+        rec = execute(check["code"], task, suite["inputs"], suite["expected"], limits, cap)
+        if slack > 1:
+            timing(rec, check["code"], task, suite, limits, cap)
+        out.write(tag + json.dumps({"key": check["key"], "suite": check["suite"], **rec}) + "\n")
     out.flush()
 
 

@@ -25,6 +25,11 @@ class EvaluateConfig(Strict):
     use_cache: bool = True
     min_time_limit: float = Field(1.0, gt=0)  # evalplus: 1 s per input at least
     gt_time_limit_factor: float = Field(4.0, gt=0)  # evalplus: 4 x the canonical solution's time
+    # Flag verdicts that could differ on a host this many times faster or slower (1 = off); see grade.py.
+    timing_factor: float = Field(2.0, ge=1)
+    # A speed profile of a reference host: scale the absolute limits (1 s floor, 60 s suite cap) by this
+    # host's speed relative to it (groundtruth.speed_ratio). Off by default: evalplus's limits are absolute.
+    calibrate_to: str | None = None
 
 
 def generation_info(samples_path: Path) -> dict | None:
@@ -36,7 +41,7 @@ def generation_info(samples_path: Path) -> dict | None:
 def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     """Grade `samples_path` into out_dir (eval_results.json, verdicts.jsonl); return the summary."""
     from benchmarks.evalplus import dataset, groundtruth, results, samples
-    from benchmarks.evalplus.grade import Grader
+    from benchmarks.evalplus.grade import SUITE_CAP_S, Grader
     from benchmarks.evalplus.sanitize import flips, sanitize_samples
 
     started = time.perf_counter()
@@ -51,8 +56,17 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     t0 = time.perf_counter()
     gt = groundtruth.payloads(ds)
     gt_s = time.perf_counter() - t0
-    grader = Grader(ds, gt, workers=cfg.workers, batch_size=cfg.batch_size, min_time_limit=cfg.min_time_limit,
-                    gt_time_limit_factor=cfg.gt_time_limit_factor, use_cache=cfg.use_cache)
+    min_time_limit, suite_cap_s, calibration = cfg.min_time_limit, SUITE_CAP_S, None
+    if cfg.calibrate_to:
+        from harness.data import read_json
+
+        ratio, compared = groundtruth.speed_ratio(read_json(Path(cfg.calibrate_to)), ds, cfg.calibrate_to)
+        min_time_limit, suite_cap_s = cfg.min_time_limit * ratio, SUITE_CAP_S * ratio
+        calibration = {"reference": cfg.calibrate_to, "speed_ratio": round(ratio, 4), "tasks_compared": compared,
+                       "min_time_limit": round(min_time_limit, 4), "suite_cap_s": round(suite_cap_s, 3)}
+    grader = Grader(ds, gt, workers=cfg.workers, batch_size=cfg.batch_size, min_time_limit=min_time_limit,
+                    gt_time_limit_factor=cfg.gt_time_limit_factor, use_cache=cfg.use_cache,
+                    timing_factor=cfg.timing_factor, suite_cap_s=suite_cap_s)
     t0 = time.perf_counter()
     sanitizer = None
     if cfg.sanitize:
@@ -68,6 +82,8 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     pak = results.write(out_dir, ds, graded, grader.policy.hash())
     generation = generation_info(samples_path)
     return {
+        "grader_version": _grading_version(),
+        "samples": str(samples_path),
         "dataset": ds.name,
         "version": ds.version,
         "variant": ds.variant,
@@ -77,6 +93,9 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
         "n_distinct": len({g.key for g in graded}),
         "pass@1": {suite: pak[suite]["pass@1"]["value"] for suite in ("base", "plus")},
         "pass@k": pak,
+        # How much of the score follows the host's speed (verdicts near a time limit, either side).
+        "timing_sensitive": results.timing_summary(ds, graded, cfg.timing_factor),
+        "calibration": calibration,
         # Next to the score: truncated outputs explain many failures.
         "hit_max_new_tokens": generation.get("hit_max_new_tokens") if generation else None,
         "sanitizer": sanitizer,
@@ -105,6 +124,10 @@ def evaluate_stage(cfg: EvaluateConfig, inputs: dict, ctx) -> None:
     (ctx.out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     ctx.counts.update({"samples": summary["n_samples"], "tasks": summary["n_tasks"]})
     metrics = {f"pass@1/{suite}": value for suite, value in summary["pass@1"].items()}
+    timing = summary["timing_sensitive"]
+    metrics["timing_sensitive/samples"] = timing["samples"]
+    for suite, (low, high) in timing["pass@1_range"].items():
+        metrics[f"timing_sensitive/pass@1_low/{suite}"], metrics[f"timing_sensitive/pass@1_high/{suite}"] = low, high
     if summary["hit_max_new_tokens"] is not None:
         metrics["hit_max_new_tokens"] = summary["hit_max_new_tokens"]
     ctx.log(metrics)

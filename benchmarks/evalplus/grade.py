@@ -8,6 +8,10 @@ together instead of one of them ending on a single slow task.
 Verdicts are appended to a cache as they finish: reruns resume, and identical solutions grade once.
 Host load cannot turn a pass into a timeout: per-input limits do not count time spent waiting for a
 CPU, and a suite killed at its wall-clock cap while starved is re-run alone before it is recorded.
+Host speed can, because evalplus's limits have absolute parts (a 1 s floor per input, a 60 s cap per
+suite): verdicts that a host TIMING_FACTOR times faster or slower could change are flagged
+timing-sensitive, with the measured times and the other verdict, and summaries give the pass@1 range
+they span.
 """
 
 from __future__ import annotations
@@ -31,13 +35,13 @@ from benchmarks.evalplus import groundtruth
 from benchmarks.evalplus.groundtruth import Payloads, cache_dir
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
-GRADER_VERSION = "3"
+GRADER_VERSION = "4"
 SUITES = ("base", "plus")
 # evalplus.config defaults, repeated so the key does not need evalplus imported
 MIN_TIME_LIMIT = 1.0
 GT_TIME_LIMIT_FACTOR = 4.0
 # evalplus caps one suite's wall time at min(60, sum of limits) + 1, then joins 1 s more
-_SUITE_CAP_S = 60.0
+SUITE_CAP_S = 60.0
 _PROGRAM_SRC = Path(__file__).with_name("check_program.py")
 # evalplus's child sets RLIMIT_AS to 4 GiB; the program around it needs headroom above that.
 MEMORY_MB = 6144
@@ -51,9 +55,18 @@ PROGRAMS_PER_WORKER = 12
 CHECK_S, INPUT_S, PROGRAM_S = 0.003, 6e-6, 0.02
 # The sandbox programs import these anyway: the workers import them once, before forking any.
 PRELOAD = ("evalplus.eval", "evalplus.eval.utils", "multiprocessing.sharedctypes", "json", "pickle", "select")
+# The program enforces every limit itself, by load-fair clocks; the sandbox's own wall-clock timeout is
+# only a backstop for a program that hangs, so it must not fire first on a host slowed this many times
+# by other load (a sandbox kill loses the program's unfinished checks).
+PROGRAM_BACKSTOP = 10
 # A killed suite whose child got at least this share of a CPU was not starved by load: no re-check.
 UNSTARVED_CPU_SHARE = 0.9
 RECHECK_ROUNDS = 3
+# Timing-sensitive verdicts: a verdict is flagged when it could differ on a host this many times faster
+# or slower. A pass is flagged when an input used more than 1/factor of its limit (or the suite more than
+# 1/factor of its cap); a timeout is re-run on the input that ran out, alone, with a limit factor times
+# longer, and flagged when it then finishes. The verdict itself stays evalplus's. 1 turns this off.
+TIMING_FACTOR = 2.0
 
 
 @dataclass
@@ -84,9 +97,9 @@ def suite_limits(ref_time: list[float], min_time_limit: float, factor: float) ->
     return [max(min_time_limit, factor * t) for t in ref_time]
 
 
-def suite_wall_cap(limits: list[float]) -> float:
+def suite_wall_cap(limits: list[float], suite_cap_s: float = SUITE_CAP_S) -> float:
     # untrusted_check: join(timeout=min(60, sum) + 1 + 1), then terminate/kill with 0.1 s sleeps
-    return min(_SUITE_CAP_S, sum(limits)) + 2.2
+    return min(suite_cap_s, sum(limits)) + 2.2
 
 
 class VerdictCache:
@@ -125,8 +138,10 @@ class Grader:
         batch_size: int = 16,
         min_time_limit: float = MIN_TIME_LIMIT,
         gt_time_limit_factor: float = GT_TIME_LIMIT_FACTOR,
+        suite_cap_s: float = SUITE_CAP_S,
         use_cache: bool = True,
         recheck_timeouts: bool = True,
+        timing_factor: float = TIMING_FACTOR,
     ):
         from harness.sandbox import Policy
 
@@ -136,8 +151,14 @@ class Grader:
         self.batch_size = batch_size
         self.min_time_limit = min_time_limit
         self.factor = gt_time_limit_factor
+        self.suite_cap_s = suite_cap_s
         self.use_cache = use_cache
         self.recheck_timeouts = recheck_timeouts
+        if timing_factor < 1:
+            from harness.errors import UserError
+
+            raise UserError(f"timing_factor: must be >= 1 (1 turns timing flags off), got {timing_factor}")
+        self.timing_factor = timing_factor
         self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB, preload=PRELOAD)
         self.address_space = 0  # evalplus's main-process size on this dataset; 0 = measure it
         self.stats = {"cache_hits": 0, "graded": 0, "rechecked": 0, "recheck_flips": 0, "isolated_reruns": 0,
@@ -145,7 +166,7 @@ class Grader:
 
     def key(self, sample: Sample) -> str:
         parts = [GRADER_VERSION, self.ds.hash, groundtruth.TIMING, sys.version_info[:2], self.min_time_limit,
-                 self.factor, self.policy.hash(), sample.task_id, normalize(sample.solution)]
+                 self.factor, self.suite_cap_s, self.timing_factor, self.policy.hash(), sample.task_id, normalize(sample.solution)]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
     def grade(self, samples: Iterable[Sample]) -> list[Graded]:
@@ -186,7 +207,12 @@ class Grader:
         def finish(key: str) -> None:
             suites = results[key]
             if len(suites) == len(SUITES) and not any((key, s) in pending_recheck for s in SUITES):
-                cache.put(key, {s: suites[s] for s in SUITES})
+                verdict = {s: suites[s] for s in SUITES}
+                # A check the sandbox could not run says nothing about the solution: never reuse it.
+                if any(v.get("error_type") == INFRA_ERROR for v in verdict.values()):
+                    cache.entries[key] = verdict
+                else:
+                    cache.put(key, verdict)
                 by_key[key].suites = cache.entries[key]
                 bar.update(1)
 
@@ -324,18 +350,22 @@ class Grader:
         from harness.sandbox import Program
 
         checks = []
-        wall = 10.0
+        budget = 0.0  # load-fair seconds the program's checks may take, at most
         for g, suite in batch:
             tid = g.sample.task_id
             checks.append({"key": g.key, "task_id": tid, "suite": suite, "code": g.sample.solution})
             ref = self.payloads.times(tid, suite)
-            wall += suite_wall_cap(suite_limits(ref, self.min_time_limit, self.factor)) + 0.5
+            # A timed-out check may be re-run with limits timing_factor times longer.
+            limits = suite_limits(ref, self.min_time_limit, self.factor)
+            # A timed-out input may be re-run alone with a limit timing_factor times longer.
+            budget += suite_wall_cap(limits, self.suite_cap_s) + self.timing_factor * max(limits, default=0) + 1.5
         tasks = {tid: self.payloads.read(tid) for tid in dict.fromkeys(c["task_id"] for c in checks)}
         job = {"tag": tag, "dataset": self.ds.name, "tasks": tasks, "checks": checks,
-               "address_space": self.address_space,
+               "address_space": self.address_space, "timing_factor": self.timing_factor,
+               "suite_cap_s": self.suite_cap_s,
                "min_time_limit": self.min_time_limit, "gt_time_limit_factor": self.factor}
         return Program(id=pid, code=_program_source(), files={"job.pkl": pickle.dumps(job, pickle.HIGHEST_PROTOCOL)},
-                       timeout_s=wall, memory_mb=MEMORY_MB)
+                       timeout_s=PROGRAM_BACKSTOP * budget + 60, memory_mb=MEMORY_MB)
 
 
 @functools.lru_cache(maxsize=1)
@@ -355,7 +385,10 @@ def _maybe_starved(rec: dict) -> bool:
     return rec.get("cpu_s") is None or rec["cpu_s"] < UNSTARVED_CPU_SHARE * rec["duration_s"]
 
 
+INFRA_ERROR = "SandboxError"
+
+
 def _infra_record(key: str, suite: str, inputs: list) -> dict:
     # The sandbox could not run it even alone; evalplus reports a dead checker as "timeout".
     return {"key": key, "suite": suite, "status": "timeout", "n_done": 0, "n_inputs": len(inputs),
-            "fail_index": None, "error_type": "SandboxError", "duration_s": 0.0}
+            "fail_index": None, "error_type": INFRA_ERROR, "duration_s": 0.0, "timing_sensitive": False}

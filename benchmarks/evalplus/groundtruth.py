@@ -102,6 +102,19 @@ def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
     if path.exists():
         with open(path, "rb") as f:  # written by us below, never downloaded
             return pickle.load(f)
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Concurrent graders (test workers, parallel recipes) wait for one computation instead of each
+    # paying minutes for their own, on CPUs they share.
+    with FileLock(str(path) + ".lock"):
+        if path.exists():
+            with open(path, "rb") as f:
+                return pickle.load(f)
+        return _compute(ds, path, workers)
+
+
+def _compute(ds: Dataset, path: Path, workers: int | None) -> dict[str, dict]:
     from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
 
     not_none = MBPP_OUTPUT_NOT_NONE_TASKS if ds.name == "mbpp" else []
@@ -261,3 +274,42 @@ def evalplus_address_space(ds: Dataset) -> int:
         json.dump({"vm_size": size}, tmp)
     os.replace(tmp.name, path)
     return size
+
+
+# Host-speed calibration (an option, never the default). evalplus's limits are relative to the canonical
+# solution's time except for two absolute parts, the 1 s floor per input and the 60 s cap per suite. A
+# speed profile is the ground truth's per-task canonical time on one host; another host's speed relative
+# to it is the median per-task ratio of canonical times, and scaling both absolute parts by it gives a
+# slower host the limits the reference host's verdicts were made under.
+PROFILE_FORMAT = 1
+PROFILE_MIN_TASK_S = 0.02  # shorter tasks time too coarsely to compare hosts by
+
+
+def speed_profile(ds: Dataset) -> dict:
+    """This host's canonical times for `ds` (computing the ground truth if need be), to calibrate against."""
+    from harness.provenance import host_info
+
+    truth = load(ds)
+    return {"format": PROFILE_FORMAT, "dataset": ds.name, "version": ds.version, "hash": ds.hash,
+            "timing": TIMING, "python": f"{sys.version_info.major}.{sys.version_info.minor}", "host": host_info(),
+            "task_s": {tid: sum(t["base_time"]) + sum(t["plus_time"]) for tid, t in truth.items()}}
+
+
+def speed_ratio(profile: dict, ds: Dataset, where: str) -> tuple[float, int]:
+    """(this host's time / the profile host's time, tasks compared): the median over comparable tasks."""
+    import statistics
+
+    from harness.errors import UserError
+
+    if profile.get("format") != PROFILE_FORMAT or not isinstance(profile.get("task_s"), dict):
+        raise UserError(f"{where}: not a speed profile (write one with --write-speed-profile)")
+    if profile.get("hash") != ds.hash:
+        raise UserError(f"{where}: profile is for {profile.get('dataset')} {profile.get('version')} "
+                        f"(hash {profile.get('hash')}), not {ds.label} (hash {ds.hash})")
+    if profile.get("timing") != TIMING:
+        raise UserError(f"{where}: profile was timed with '{profile.get('timing')}', this grader times with '{TIMING}'")
+    here = speed_profile(ds)["task_s"]
+    ratios = [here[t] / ref for t, ref in profile["task_s"].items() if ref >= PROFILE_MIN_TASK_S and here.get(t, 0) > 0]
+    if len(ratios) < 10:
+        raise UserError(f"{where}: only {len(ratios)} tasks take {PROFILE_MIN_TASK_S} s or more; too few to compare hosts")
+    return statistics.median(ratios), len(ratios)

@@ -34,20 +34,48 @@ def _fail_tests(ds: Dataset, g: Graded, suite: str) -> list:
     return tests
 
 
-def per_task_counts(ds: Dataset, graded: list[Graded]) -> tuple[list[int], list[int], list[int]]:
+def _passed(rec: dict) -> bool:
+    return rec["status"] == "pass"
+
+
+def _passed_at_worst(rec: dict) -> bool:
+    return rec["status"] == "pass" and not rec.get("timing_sensitive")
+
+
+def _passed_at_best(rec: dict) -> bool:
+    return rec["status"] == "pass" or (bool(rec.get("timing_sensitive")) and rec.get("timing_alternative") == "pass")
+
+
+def per_task_counts(ds: Dataset, graded: list[Graded], passed=_passed) -> tuple[list[int], list[int], list[int]]:
+    """Per task: samples, base passes, plus passes (plus needs base too); `passed` judges one suite record."""
     by_task: dict[str, list[Graded]] = defaultdict(list)
     for g in graded:
         by_task[g.sample.task_id].append(g)
     tids = [t for t in ds.problems if t in by_task]
     n = [len(by_task[t]) for t in tids]
-    base = [sum(g.status("base") == "pass" for g in by_task[t]) for t in tids]
-    plus = [sum(g.status("base") == "pass" and g.status("plus") == "pass" for g in by_task[t]) for t in tids]
+    base = [sum(passed(g.suites["base"]) for g in by_task[t]) for t in tids]
+    plus = [sum(passed(g.suites["base"]) and passed(g.suites["plus"]) for g in by_task[t]) for t in tids]
     return n, base, plus
 
 
-def pass_at_k(ds: Dataset, graded: list[Graded]) -> dict[str, dict]:
-    n, base, plus = per_task_counts(ds, graded)
+def pass_at_k(ds: Dataset, graded: list[Graded], passed=_passed) -> dict[str, dict]:
+    n, base, plus = per_task_counts(ds, graded, passed)
     return {"base": passk.pass_at_k(n, base), "plus": passk.pass_at_k(n, plus)}
+
+
+def timing_summary(ds: Dataset, graded: list[Graded], factor: float) -> dict:
+    """How much of the score rests on the host's speed: flagged verdicts, and pass@1 with every one of
+    them at its worst (failing) and at its best (passing where a faster host would pass it)."""
+    flagged = [g for g in graded if any(g.suites[s].get("timing_sensitive") for s in SUITES)]
+    worst, best = pass_at_k(ds, graded, _passed_at_worst), pass_at_k(ds, graded, _passed_at_best)
+    return {
+        "factor": factor,
+        "samples": len(flagged),
+        "checks": sum(bool(g.suites[s].get("timing_sensitive")) for g in flagged for s in SUITES),
+        "tasks": len({g.sample.task_id for g in flagged}),
+        "task_ids": sorted({g.sample.task_id for g in flagged}),
+        "pass@1_range": {s: [worst[s]["pass@1"]["value"], best[s]["pass@1"]["value"]] for s in SUITES},
+    }
 
 
 def eval_results(ds: Dataset, graded: list[Graded], pak: dict) -> dict:
@@ -85,6 +113,7 @@ def verdict_rows(graded: list[Graded], policy_hash: str) -> list[dict]:
         for suite in SUITES:
             row[suite] = {k: v for k, v in g.suites[suite].items() if k != "suite"}
         row["plus_pass"] = g.status("base") == "pass" and g.status("plus") == "pass"
+        row["timing_sensitive"] = any(bool(g.suites[suite].get("timing_sensitive")) for suite in SUITES)
         rows.append(row)
     return rows
 

@@ -92,24 +92,30 @@ def main() -> int:
             theirs[parallel] = statuses(run_evalplus("humaneval", plain, samples, home, parallel=parallel))
             evalplus_s[parallel] = time.perf_counter() - t0
 
+        def run_ours(out: Path, *extra: str) -> tuple[float, dict | None]:
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "harness.cli", "evaluate", "--dataset", "humaneval",
+                                   "--samples", str(samples), "--out", str(out), "--no-cache",
+                                   "--workers", str(args.workers), *extra], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            seconds = time.perf_counter() - t0
+            return seconds, json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
+
         out = work / "ours"
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "harness.cli", "evaluate", "--dataset", "humaneval",
-                               "--samples", str(samples), "--out", str(out), "--no-cache",
-                               "--workers", str(args.workers)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ours_s = time.perf_counter() - t0
-        if proc.returncode != 0:
+        ours_s, summary = run_ours(out)
+        # The same grading without timing flags: what re-running timeouts with longer limits costs.
+        plain_s, plain = run_ours(work / "ours-no-timing", "--timing-factor", "1")
+        if summary is None or plain is None:
             print("sca evaluate failed", file=sys.stderr)
             return 1
-        summary = json.loads(proc.stdout.strip().splitlines()[-1])
         ours = json.loads((out / "eval_results.json").read_text())
         a = statuses(ours)
         b = next(iter(theirs.values()))
         diffs = sorted({k for run in theirs.values() for k in run if a.get(k) != run[k]})
 
         # The floor: what the solutions' own code took (a looping one: until it was stopped), over the workers.
-        solution_s = waited = 0.0
+        solution_s = waited = recheck_s = 0.0
+        rechecks = 0
         for line in (out / "verdicts.jsonl").read_text().splitlines():
             v = json.loads(line)
             for suite in ("base", "plus"):
@@ -117,6 +123,10 @@ def main() -> int:
                 if s["status"] == "timeout" or s["error_type"] == "TimeoutException":
                     waited += s["duration_s"]
                 solution_s += s["duration_s"] if s["status"] == "timeout" else s["solution_s"]
+                again = (s.get("timing") or {}).get("recheck")
+                if again:
+                    rechecks += 1
+                    recheck_s += again["duration_s"]
         floor = solution_s / args.workers
         # Every check runs in a fresh process (evalplus's semantics): the least that costs here.
         from benchmarks.evalplus import grade
@@ -136,6 +146,12 @@ def main() -> int:
               f"(grading {summary['seconds']['grading']:.1f}s, re-checked {summary['grader']['rechecked']})")
         for parallel, seconds in evalplus_s.items():
             print(f"speedup vs evalplus parallel={parallel}: {seconds / ours_s:.2f}x (target >= 5x)")
+        timing = summary["timing_sensitive"]
+        print(f"timing-sensitive verdicts: {timing['samples']} samples ({timing['checks']} checks), pass@1 plus "
+              f"range {timing['pass@1_range']['plus'][0]:.4f}-{timing['pass@1_range']['plus'][1]:.4f}; "
+              f"{rechecks} timeouts re-run with {timing['factor']:g}x limits took {recheck_s:.1f}s of check time; "
+              f"wall {ours_s:.1f}s vs {plain_s:.1f}s with --timing-factor 1: "
+              f"{ours_s - plain_s:+.1f}s ({100 * (ours_s / plain_s - 1):+.0f}%)")
         print(f"floor: {floor:.1f}s ({solution_s:.1f}s of solution code, {waited:.1f}s of it waiting out time "
               f"limits, / {args.workers} workers)")
         print(f"floor with a fresh process per check: {isolated_floor:.1f}s ({n_checks} checks x {1000 * fork_s:.2f} ms "

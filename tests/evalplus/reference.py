@@ -38,3 +38,31 @@ def run_evalplus(dataset: str, dataset_file: Path, samples: Path, home: Path, pa
 def statuses(eval_results: dict) -> dict[tuple[str, int], tuple[str, str]]:
     return {(tid, i): (r["base_status"], r["plus_status"])
             for tid, rows in eval_results["eval"].items() for i, r in enumerate(rows)}
+
+
+def timing_flags(graded) -> dict[tuple[str, int], tuple[bool, bool]]:
+    """(task, i) -> (base, plus) timing-sensitive flags, indexed like `statuses` (by sample index)."""
+    by_task: dict[str, list] = {}
+    for g in graded:
+        by_task.setdefault(g.sample.task_id, []).append(g)
+    return {(tid, i): tuple(bool(g.suites[s].get("timing_sensitive")) for s in ("base", "plus"))
+            for tid, rows in by_task.items() for i, g in enumerate(sorted(rows, key=lambda g: g.sample.index))}
+
+
+def unexplained(expected: dict, ours: dict, flags: dict) -> tuple[dict, list]:
+    """Differences the host's speed does not explain, and those it does.
+
+    A difference is put down to timing only where our verdict on that suite is flagged
+    timing-sensitive by the grader itself and the other suite still agrees.
+    """
+    diffs, timing = {}, []
+    for key, theirs in expected.items():
+        mine = ours[key]
+        if mine == theirs:
+            continue
+        differ = [i for i in (0, 1) if mine[i] != theirs[i]]
+        if len(differ) == 1 and flags[key][differ[0]]:
+            timing.append((key, theirs, mine))
+        else:
+            diffs[key] = (theirs, mine)
+    return diffs, timing

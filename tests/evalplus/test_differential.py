@@ -10,9 +10,10 @@ from benchmarks.evalplus import dataset, groundtruth, results
 from benchmarks.evalplus.grade import Grader, Sample
 from harness import data
 from tests.evalplus.conftest import needs_data, write_subset
-from tests.evalplus.reference import run_evalplus, statuses
+from tests.evalplus.reference import run_evalplus, statuses, timing_flags, unexplained
 
-pytestmark = [needs_data, pytest.mark.slow]
+# Whole reference files: minutes each, and several times that on a slow or busy host.
+pytestmark = [needs_data, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 HE_CASES = {
     "HumanEval/2": [
@@ -90,9 +91,13 @@ def test_same_verdicts_as_evalplus(name, data_name, version, cases, tmp_path, ca
     graded = Grader(ds, groundtruth.payloads(ds), use_cache=False).grade(samples)
     ours = results.eval_results(ds, graded, results.pass_at_k(ds, graded))
 
-    assert statuses(ours) == statuses(reference)
+    # Identical, except where our grader flags its verdict as timing-sensitive (that suite only, the other
+    # agreeing): evalplus ran beside us on the same host, so such a verdict follows the load of the moment.
+    diffs, timing = unexplained(statuses(reference), statuses(ours), timing_flags(graded))
+    assert not diffs, diffs
+    moved = {key for key, _, _ in timing}
     failing = lambda doc: {(t, i, json.dumps(r["base_fail_tests"]), json.dumps(r["plus_fail_tests"]))  # noqa: E731
-                           for t, rows in doc["eval"].items() for i, r in enumerate(rows)}
+                           for t, rows in doc["eval"].items() for i, r in enumerate(rows) if (t, i) not in moved}
     assert failing(ours) == failing(reference)
     # the hostile cases really exercised what they are meant to
     kinds = {(g.sample.task_id, g.sample.index): g for g in graded}
@@ -102,4 +107,7 @@ def test_same_verdicts_as_evalplus(name, data_name, version, cases, tmp_path, ca
         assert kinds["HumanEval/2", 6].status("base") == "timeout"
         assert kinds["HumanEval/55", 2].suites["base"]["error_type"] == "TimeoutException"
         assert kinds["HumanEval/39", 1].status("base") == "timeout"
+        # endless loops, whether they let the alarm stop them or not, are plain timeouts
+        for key in (("HumanEval/55", 2), ("HumanEval/39", 1)):
+            assert not kinds[key].suites["base"]["timing_sensitive"], kinds[key].suites["base"]["timing"]
         assert kinds["HumanEval/39", 2].suites["base"]["fail_index"] == 5  # the sixth call
