@@ -319,8 +319,8 @@ def _fit(cfg: SFTStageConfig, model_source: str, data_source: str, out_dir: Path
 
         write_jsonl(out_dir / "dropped.jsonl", ({"where": examples.where[i], "tokens": lengths[i]} for i in dropped))
         report({"data/examples": len(lengths), "data/dropped_over_length": len(dropped),
-                "data/trained_examples": len(keep), "data/trained_token_fraction": masks.to_dict(tokenizer)[
-                    "trained_fraction"], "batch/effective": cfg.effective_batch_size,
+                "data/trained_examples": len(keep), "data/trained_token_fraction": checks["masks"]["trained_fraction"],
+                "batch/effective": cfg.effective_batch_size,
                 "batch/gradient_accumulation": accumulation, "batch/world_size": world})
 
     trainer.add_callback(TrackingCallback(trainer, report))
