@@ -17,6 +17,15 @@ Output (an artifact, or `sca train --out DIR`):
 Checkpoints go to checkpoints/ inside the output (the stage's .partial directory), so a rerun after a
 kill resumes from the last complete one and ends with the same weights; they are removed at the end.
 
+The stop check after training (`eos_check`): greedy generations, through the saved chat template, for the
+trained instructions with the shortest responses must end with EOS within twice the longest response.
+`error` (the default) fails the stage: a real model that never stops would make every codegen sample run
+to max_new_tokens. The trained model stays in the output, and since the setting is not part of the
+fingerprint, rerunning with `eos_check: warn` keeps it without training again. A model with random weights
+(the tiny test model) never stops after a few steps: its recipes and tests set `warn`, which records the
+outcome (0 of 2) in train_summary.json, eos_check.jsonl and W&B. SmolLM2-135M-Instruct stops after a few
+steps on the paper's template.
+
 Multi-GPU and multi-node: run `sca train` under accelerate's launcher with a config of
 training/accelerate/ (see the README there), e.g.
     accelerate launch --config_file training/accelerate/zero3.yaml -m harness.cli train --model M --data D --out O
