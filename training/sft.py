@@ -248,7 +248,7 @@ def _fit(cfg: SFTStageConfig, model_source: str, data_source: str, out_dir: Path
     import torch
     from datasets import Dataset
     from transformers import AutoTokenizer
-    from trl import SFTConfig
+    from trl.trainer.sft_config import SFTConfig
 
     from training import preflight
     from training.chat_template import resolve_template

@@ -162,6 +162,7 @@ def _convert(row: Any, fmt: str, where: str, fields: tuple[str, str]) -> tuple[d
         problem = _messages_problem(value)
         if problem:
             raise UserError(f"{where}: '{key}' must be a string or a message list; it {problem}")
+    assert isinstance(prompt, list) and isinstance(completion, list)  # what _messages_problem accepts
     if len(completion) != 1 or completion[0]["role"] != "assistant" or not _text(completion[0]["content"]):
         raise UserError(f"{where}: 'completion' must be one non-empty assistant message")
     clean_prompt = [{"role": m["role"], "content": m["content"]} for m in prompt]

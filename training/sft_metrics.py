@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from transformers import TrainerCallback
-from trl import SFTTrainer
+from trl.trainer.sft_trainer import SFTTrainer
 
 Report = Callable[[dict], None]
 
@@ -24,7 +24,7 @@ class MeteredSFTTrainer(SFTTrainer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._positions = 0
-        self._real: object = 0  # a device tensor once counting starts: no host sync per step
+        self._real: Any = 0  # a device tensor once counting starts: no host sync per step
 
     def training_step(self, model, inputs, *args, **kwargs):
         mask = inputs.get("attention_mask")

@@ -47,9 +47,10 @@ def test_codegen_prompt_through_the_template(tokenizer):
     from generation.prompts import build_prompt
 
     task = {"task_id": "HumanEval/0", "prompt": "def f(x):\n    \"\"\"Return x.\"\"\"\n", "entry_point": "f"}
-    prompt = build_prompt(task, "humaneval", "instruct", tokenizer)
-    assert prompt.prompt.startswith(SYSTEM + "\n\n### Instruction\n")
-    assert prompt.prompt.endswith("\n\n### Response\nBelow is a Python script with a self-contained function that "
+    prompt = build_prompt(task, "humaneval", "instruct", tokenizer).prompt
+    assert isinstance(prompt, str)  # rendered through the template, not chat messages
+    assert prompt.startswith(SYSTEM + "\n\n### Instruction\n")
+    assert prompt.endswith("\n\n### Response\nBelow is a Python script with a self-contained function that "
                                   "solves the problem and passes corresponding tests:\n```python\n")
 
 
