@@ -30,9 +30,11 @@ from typing import Iterable
 
 from tqdm import tqdm
 
-from benchmarks.evalplus.dataset import Dataset
 from benchmarks.evalplus import groundtruth
-from benchmarks.evalplus.groundtruth import Payloads, cache_dir
+from benchmarks.evalplus.dataset import Dataset
+from benchmarks.evalplus.groundtruth import Payloads
+from benchmarks.verdicts import RECHECK_ROUNDS, VerdictCache, maybe_starved, normalize
+from harness.sandbox.modules import CLOCKS, module_files
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
 GRADER_VERSION = "4"
@@ -59,9 +61,6 @@ PRELOAD = ("evalplus.eval", "evalplus.eval.utils", "multiprocessing.sharedctypes
 # only a backstop for a program that hangs, so it must not fire first on a host slowed this many times
 # by other load (a sandbox kill loses the program's unfinished checks).
 PROGRAM_BACKSTOP = 10
-# A killed suite whose child got at least this share of a CPU was not starved by load: no re-check.
-UNSTARVED_CPU_SHARE = 0.9
-RECHECK_ROUNDS = 3
 # Timing-sensitive verdicts: a verdict is flagged when it could differ on a host this many times faster
 # or slower. A pass is flagged when an input used more than 1/factor of its limit (or the suite more than
 # 1/factor of its cap); a timeout is re-run on the input that ran out, alone, with a limit factor times
@@ -88,11 +87,6 @@ class Graded:
         return self.suites[suite]["status"]
 
 
-def normalize(solution: str) -> str:
-    """Only changes that cannot alter behaviour: line endings and trailing whitespace at the end."""
-    return solution.replace("\r\n", "\n").rstrip() + "\n"
-
-
 def suite_limits(ref_time: list[float], min_time_limit: float, factor: float) -> list[float]:
     return [max(min_time_limit, factor * t) for t in ref_time]
 
@@ -100,32 +94,6 @@ def suite_limits(ref_time: list[float], min_time_limit: float, factor: float) ->
 def suite_wall_cap(limits: list[float], suite_cap_s: float = SUITE_CAP_S) -> float:
     # untrusted_check: join(timeout=min(60, sum) + 1 + 1), then terminate/kill with 0.1 s sleeps
     return min(suite_cap_s, sum(limits)) + 2.2
-
-
-class VerdictCache:
-    """Append-only jsonl of finished verdicts per dataset hash; a torn last line is ignored."""
-
-    def __init__(self, dataset_hash: str, enabled: bool = True):
-        self.path = cache_dir() / "verdicts" / f"{dataset_hash}.jsonl"
-        self.entries: dict[str, dict] = {}
-        if enabled and self.path.exists():
-            with open(self.path, encoding="utf-8") as f:
-                for line in f:
-                    try:
-                        row = json.loads(line)
-                        self.entries[row["key"]] = row["suites"]
-                    except (ValueError, KeyError, TypeError):
-                        continue
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")
-
-    def put(self, key: str, suites: dict) -> None:
-        self.entries[key] = suites
-        self._fh.write(json.dumps({"key": key, "suites": suites}) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
 
 
 class Grader:
@@ -175,7 +143,7 @@ class Grader:
             from benchmarks.evalplus.groundtruth import evalplus_address_space
 
             self.address_space = evalplus_address_space(self.ds)
-        cache = VerdictCache(self.ds.hash, enabled=self.use_cache)
+        cache = VerdictCache("evalplus", self.ds.hash, enabled=self.use_cache)
         try:
             graded = [Graded(s, self.key(s)) for s in samples]
             todo: dict[str, Graded] = {}
@@ -210,7 +178,7 @@ class Grader:
                 verdict = {s: suites[s] for s in SUITES}
                 # A check the sandbox could not run says nothing about the solution: never reuse it.
                 if any(v.get("error_type") == INFRA_ERROR for v in verdict.values()):
-                    cache.entries[key] = verdict
+                    cache.remember(key, verdict)
                 else:
                     cache.put(key, verdict)
                 by_key[key].suites = cache.entries[key]
@@ -225,7 +193,7 @@ class Grader:
             rec["rechecked"] = recheck_round
             results[key][suite] = rec
             # Starved again on a re-check (other load on the host): try once more, up to RECHECK_ROUNDS.
-            if self.recheck_timeouts and _timed_out(rec) and _maybe_starved(rec) and recheck_round < RECHECK_ROUNDS:
+            if self.recheck_timeouts and _timed_out(rec) and maybe_starved(rec) and recheck_round < RECHECK_ROUNDS:
                 pending_recheck.add((key, suite))
             else:
                 pending_recheck.discard((key, suite))
@@ -364,7 +332,8 @@ class Grader:
                "address_space": self.address_space, "timing_factor": self.timing_factor,
                "suite_cap_s": self.suite_cap_s,
                "min_time_limit": self.min_time_limit, "gt_time_limit_factor": self.factor}
-        return Program(id=pid, code=_program_source(), files={"job.pkl": pickle.dumps(job, pickle.HIGHEST_PROTOCOL)},
+        files = {"job.pkl": pickle.dumps(job, pickle.HIGHEST_PROTOCOL), **module_files(CLOCKS)}
+        return Program(id=pid, code=_program_source(), files=files,
                        timeout_s=PROGRAM_BACKSTOP * budget + 60, memory_mb=MEMORY_MB)
 
 
@@ -375,14 +344,6 @@ def _program_source() -> str:
 
 def _timed_out(rec: dict) -> bool:
     return rec["status"] == "timeout" or rec.get("error_type") == "TimeoutException"
-
-
-def _maybe_starved(rec: dict) -> bool:
-    # Per-input limits and the suite cap both discount the child's CPU waits (check_program.py); a killed
-    # suite whose child still got less than a full CPU may have lost to load the clocks do not see (memory, I/O).
-    if rec["status"] != "timeout":
-        return False
-    return rec.get("cpu_s") is None or rec["cpu_s"] < UNSTARVED_CPU_SHARE * rec["duration_s"]
 
 
 INFRA_ERROR = "SandboxError"

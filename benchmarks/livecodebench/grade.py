@@ -27,7 +27,8 @@ from typing import Iterable
 
 from tqdm import tqdm
 
-from benchmarks.evalplus.grade import RECHECK_ROUNDS, VerdictCache, _maybe_starved, normalize
+from benchmarks.verdicts import RECHECK_ROUNDS, VerdictCache, maybe_starved, normalize
+from harness.sandbox.modules import CLOCKS, module_files, module_sources
 from benchmarks.livecodebench.dataset import Problem, ProblemSet
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
@@ -40,13 +41,13 @@ BATCH_SIZE = 16
 PROGRAMS_PER_WORKER = 6
 _HERE = Path(__file__).resolve().parent
 # Modules the sandbox program imports, shipped beside it: the grader itself, the comparison rules,
-# the EvalPlus grader's load-fair clock, and the sandbox's own `python main.py` runner.
-_SHIPPED = {
-    "lcb_grader": _HERE / "grader_program.py",
-    "lcb_compare": _HERE / "compare.py",
-    "check_program": _HERE.parent / "evalplus" / "check_program.py",
-    "sca_worker": _HERE.parents[1] / "harness" / "sandbox" / "worker.py",
-}
+# the sandbox programs' load-fair clocks, and the sandbox's own `python main.py` runner.
+_SHIPPED = (
+    ("lcb_grader", _HERE / "grader_program.py"),
+    ("lcb_compare", _HERE / "compare.py"),
+    CLOCKS,
+    ("sca_worker", _HERE.parents[1] / "harness" / "sandbox" / "worker.py"),
+)
 _MAIN = "import lcb_grader\nlcb_grader.main()\n"
 # Standard modules those import: the sandbox workers import them once, before forking any program.
 PRELOAD = ("json", "decimal", "re", "math", "resource", "signal", "types", "select", "mmap", "pickle", "tempfile",
@@ -77,36 +78,9 @@ class Graded:
         return self.record["upstream"]["verdict"]
 
 
-@functools.lru_cache(maxsize=1)
-def _sources() -> dict[str, str]:
-    return {name: path.read_text() for name, path in _SHIPPED.items()}
-
-
-@functools.lru_cache(maxsize=1)
-def _program_files() -> dict[str, bytes]:
-    """The shipped modules, each with an unchecked-hash .pyc (PEP 552) so programs import without compiling.
-
-    The .pyc carries this interpreter's cache tag: a sandbox running another Python ignores it.
-    """
-    import importlib.util
-    import py_compile
-    import tempfile
-
-    files = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, source in _sources().items():
-            py = Path(tmp) / f"{name}.py"
-            py.write_text(source)
-            pyc = py_compile.compile(str(py), cfile=str(Path(tmp) / f"{name}.pyc"), doraise=True,
-                                     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-            files[f"{name}.py"] = source.encode()
-            files[importlib.util.cache_from_source(f"{name}.py")] = Path(pyc).read_bytes()
-    return files
-
-
 def grader_hash() -> str:
     """What grading semantics depend on: the program, the rules and the shipped helpers."""
-    blob = json.dumps([GRADER_VERSION, _MAIN, _sources()], sort_keys=True)
+    blob = json.dumps([GRADER_VERSION, _MAIN, module_sources(*_SHIPPED)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -141,7 +115,7 @@ class Grader:
 
     def grade(self, samples: Iterable[Sample]) -> list[Graded]:
         samples = list(samples)
-        cache = VerdictCache("livecodebench", enabled=self.use_cache)
+        cache = VerdictCache("livecodebench", "verdicts", enabled=self.use_cache)
         try:
             graded = [Graded(s, self.key(s)) for s in samples]
             todo: dict[str, Graded] = {}
@@ -180,13 +154,14 @@ class Grader:
             timing = rec.get("timed_out")
             # EvalPlus's test, with the CPU waits the limit already gave back counted as accounted for:
             # only time the clock cannot see (blocked on I/O, memory reclaim, other threads) asks for a re-run.
-            starved = timing and _maybe_starved({"status": "timeout", "duration_s": timing["duration_s"],
+            starved = timing and maybe_starved({"status": "timeout", "duration_s": timing["duration_s"],
                                                  "cpu_s": timing["cpu_s"] + timing.get("delay_s", 0.0)})
             if self.recheck_timeouts and starved and round_ < RECHECK_ROUNDS:
                 again[key] = round_ + 1
                 return
             again.pop(key, None)
-            cache.put(key, rec)
+            # A solution the sandbox could not run says nothing about its code: never reuse that.
+            (cache.remember if rec["ours"].get("error_type") == "SandboxError" else cache.put)(key, rec)
             bar.update(1)
 
         batches = self._pack(todo)
@@ -278,7 +253,7 @@ class Grader:
                "solutions": solutions}
         data_mb = sum(len(v) for v in files.values()) / (1 << 20)
         wall = 60.0 + sum(n - s["start"] for s in solutions) * (self.timeout_s + 1.0)
-        return Program(id=pid, code=_MAIN, files={**files, **_program_files(), "job.json": json.dumps(job)},
+        return Program(id=pid, code=_MAIN, files={**files, **module_files(*_SHIPPED), "job.json": json.dumps(job)},
                        timeout_s=wall, memory_mb=int(self.memory_mb + 4 * data_mb + 256))
 
 

@@ -4,7 +4,7 @@ Shipped by grade.py as the module lcb_grader (the program itself is `lcb_grader.
 files it reads in its working directory:
   job.json             what to grade (solutions, test type, limits, tag for result lines)
   t/<i>.in, t/<i>.out  test i's input and expected output, as files: a child's stdin *is* t/<i>.in
-  check_program.py     the EvalPlus grader's program, for its load-fair child clock
+  sca_clocks.py        the sandbox programs' load-fair clocks (harness/sandbox/clocks.py)
   sca_worker.py        the sandbox's fork server, for its `python main.py` runner and error parser
   lcb_compare.py       the comparison rules (compare.py)
 Standard library only. One tagged JSON line per finished solution goes to a private copy of stdout.
@@ -27,7 +27,7 @@ import sys
 import time
 import types
 
-from check_program import ChildClock  # the EvalPlus grader's clock: CPU waits do not count
+from sca_clocks import ChildClock  # load-fair: time spent waiting for a CPU does not count
 from sca_worker import error_type, run_program
 import lcb_compare as compare
 

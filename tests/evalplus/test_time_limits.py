@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from benchmarks.evalplus.check_program import load_fair_time_limit
+from harness.sandbox.clocks import load_fair_time_limit
 
 
 class Timeout(Exception):
