@@ -56,7 +56,8 @@ def cache_dir() -> Path:
     return Path(value).expanduser() if value else Path.home() / ".cache" / "sca"
 
 
-def _offline() -> bool:
+def offline() -> bool:
+    """Downloads are off ($SCA_OFFLINE=1): a file missing from the mirror and the cache is an error."""
     return os.environ.get("SCA_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
 
 
@@ -136,7 +137,7 @@ def _resolve(item: dict[str, Any]) -> Path:
     found = locate(item)
     if found is not None:
         where, path = found
-        actual = _file_sha256(path)
+        actual = file_sha256(path)
         if _matches(path, actual, item):
             return path
         if where == "mirror":
@@ -161,13 +162,13 @@ def _download(item: dict[str, Any]) -> Path:
 
     target = cache_dir() / "data" / item["path"]
     mirror = data_dir()
-    if _offline():
+    if offline():
         where = f"SCA_DATA_DIR ({mirror / item['path']})" if mirror else "SCA_DATA_DIR (unset)"
         raise DataError(f"{item['path']}: not in {where} nor in the cache ({target}) and SCA_OFFLINE is set; "
                         f"point SCA_DATA_DIR at a mirror or unset SCA_OFFLINE to download {item['urls'][0]}")
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if target.is_file() and _matches(target, _file_sha256(target), item):
+        if target.is_file() and _matches(target, file_sha256(target), item):
             return target  # another process fetched it while we waited
         expected = item.get("upstream_sha256", item["sha256"])
         failures, mismatches = [], []
@@ -223,7 +224,7 @@ def _gzip_in_place(path: Path) -> None:
 _hash_memo: dict[tuple[str, int, int], str] = {}
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _hash_memo:
@@ -356,7 +357,7 @@ def main(args: argparse.Namespace) -> int:
             elif found is None:
                 bad += 1
                 print(f"missing   {label}  ({item['path']}; --fetch downloads it)")
-            elif not _matches(found[1], actual := _file_sha256(found[1]), item):
+            elif not _matches(found[1], actual := file_sha256(found[1]), item):
                 bad += 1
                 print(f"MISMATCH  {label}  {found[1]}: lock says {item['sha256']}, file has {actual}")
             else:

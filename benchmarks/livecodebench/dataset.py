@@ -125,7 +125,7 @@ def release_path(file: str) -> Path:
 
     variant = file.removesuffix(".jsonl")
     item = data.entry(LOCK_NAME, LOCK_VERSION, variant, lock=LOCK)
-    if data.locate(item) is None and not data._offline():
+    if data.locate(item) is None and not data.offline():
         target = data.cache_dir() / "data" / Path(item["path"]).parent
         target.mkdir(parents=True, exist_ok=True)
         try:
@@ -137,7 +137,7 @@ def release_path(file: str) -> Path:
             raise data.DataError(f"{item['path']}: download from the Hub ({REPO_ID}@{REVISION[:7]}) failed: "
                                  f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; set SCA_DATA_DIR "
                                  f"to a mirror holding {item['path']}, or check your network") from None
-        actual = data._file_sha256(path)
+        actual = data.file_sha256(path)
         if actual != item["sha256"]:
             path.unlink()
             raise data.DataError(f"{item['path']} from the Hub ({REPO_ID}@{REVISION[:7]}): sha256 mismatch: lock says "

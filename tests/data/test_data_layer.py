@@ -47,7 +47,7 @@ def test_lock_covers_every_mirror_file_and_all_verify(mirror):
     assert locked - on_disk == set(), "locked files missing from the mirror"
     for item in items:
         assert item["urls"] and all(u.startswith("https://") for u in item["urls"])
-        assert data._file_sha256(mirror / item["path"]) == item["sha256"], item["path"]
+        assert data.file_sha256(mirror / item["path"]) == item["sha256"], item["path"]
 
 
 def test_lock_has_the_versions_the_project_uses():
