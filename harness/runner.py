@@ -99,6 +99,34 @@ def plan(loaded: LoadedRecipe) -> list[StagePlan]:
     return [plans[n] for n in order]
 
 
+def select(plans: list[StagePlan], only: Sequence[str]) -> list[StagePlan]:
+    """The stages named by `only` (stage names or registered kinds, shell-style patterns allowed) and
+    everything they need, in plan order; every pattern must match something."""
+    import fnmatch
+
+    from harness.errors import UserError
+
+    by_name = {p.name: p for p in plans}
+    wanted: set[str] = set()
+    for pattern in only:
+        hits = [p.name for p in plans if fnmatch.fnmatchcase(p.name, pattern) or fnmatch.fnmatchcase(p.uses, pattern)]
+        if not hits:
+            import difflib
+
+            names = sorted({p.name for p in plans} | {p.uses for p in plans})
+            close = difflib.get_close_matches(pattern, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise UserError(f"--only {pattern}: no stage of this recipe has that name or kind{hint}")
+        wanted.update(hits)
+    todo = list(wanted)
+    while todo:
+        for dep in by_name[todo.pop()].inputs:
+            if dep not in wanted:
+                wanted.add(dep)
+                todo.append(dep)
+    return [p for p in plans if p.name in wanted]
+
+
 class Runner:
     def __init__(self, loaded: LoadedRecipe, progress: bool = True, log: Callable[[str], None] = print):
         self.loaded = loaded
@@ -128,15 +156,18 @@ class Runner:
                          "inputs": p.inputs})
         return rows
 
-    def run(self) -> dict[str, Artifact]:
+    def run(self, only: Sequence[str] = ()) -> dict[str, Artifact]:
+        """Every stage (or those `only` names, with what they need), reusing finished artifacts."""
         from harness.tracking import Tracker
+
+        plans = select(plan(self.loaded), only) if only else plan(self.loaded)
 
         self.exp_dir.mkdir(parents=True, exist_ok=True)
         artifacts.atomic_write_text(self.exp_dir / "config.json", json.dumps(self.loaded.resolved(), indent=2))
         wb = self.recipe.wandb
         tracker = Tracker(self.root, project=wb.project, entity=wb.entity, mode=wb.mode, group=self.recipe.experiment)
         done: dict[str, Artifact] = {}
-        for p in plan(self.loaded):
+        for p in plans:
             final = self.artifact_path(p)
             if (final / MANIFEST).exists():
                 self.say(f"[{p.name}] reused {final}")

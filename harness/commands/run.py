@@ -12,6 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"experiment recipe (default {DEFAULT_RECIPE})")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="override any recipe key")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument("--only", action="append", default=[], metavar="STAGE",
+                        help="run only this stage (a name or a kind such as sft or evaluate; patterns like "
+                             "'*_eval' allowed) and the stages it needs; repeatable")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -22,7 +25,7 @@ def main(args: argparse.Namespace) -> int:
         args.overrides.insert(0, args.recipe)
         args.recipe = DEFAULT_RECIPE
     loaded = load_recipe(args.recipe, args.overrides)
-    artifacts = Runner(loaded, progress=not args.no_progress).run()
+    artifacts = Runner(loaded, progress=not args.no_progress).run(only=args.only)
     for name, art in artifacts.items():
         print(f"{name}: {art.path}")
     return 0

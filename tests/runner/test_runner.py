@@ -183,3 +183,34 @@ def test_nothing_written_to_home(tracked_run):
     home = Path(os.environ["HOME"])
     assert not (home / ".config" / "wandb").exists() and not (home / ".cache" / "wandb").exists()
     assert not (home / "wandb").exists()
+
+
+def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
+    recipe = tmp_path / "three.yaml"
+    recipe.write_text(f"""
+experiment: toy
+run_root: {tmp_path / "runs"}
+wandb: {{mode: offline, project: sca-test}}
+stages:
+  produce:
+    uses: "{TOY}:produce"
+    with: {{n: 4, shards: 1}}
+  double:
+    uses: "{TOY}:scale"
+    inputs: [produce]
+    with: {{factor: 2}}
+  triple:
+    uses: "{TOY}:scale"
+    inputs: [produce]
+    with: {{factor: 3}}
+""")
+    lines: list[str] = []
+    arts = Runner(load_recipe(recipe), progress=False, log=lines.append).run(only=["triple"])
+    assert set(arts) == {"produce", "triple"}
+    assert not any("[double]" in line for line in lines)
+    # a kind matches every stage of that kind; a pattern that matches nothing is one line naming it
+    assert set(Runner(load_recipe(recipe), progress=False, log=lines.append).run(only=["toy.scale"])) == \
+        {"produce", "double", "triple"}
+    proc = sca("run", str(recipe), "--only", "tripel")
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+    assert "--only tripel" in proc.stderr and "did you mean 'triple'" in proc.stderr
