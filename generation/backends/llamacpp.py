@@ -77,6 +77,8 @@ class LlamaCppBackend(OpenAIBackend):
         if parallel < 1:
             raise UserError(f"parallel: must be at least 1, got {parallel}")
         openai_options.setdefault("concurrency", parallel)
+        # A local CPU server may take many minutes for one n-sample request while others share its slots.
+        openai_options.setdefault("timeout_s", 3600.0)
         # The URL is known once the server runs; until then no request can be sent.
         super().__init__(model=str(self.gguf), cache=cache, progress=progress,
                          base_urls=["http://127.0.0.1:0/v1"], **openai_options)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from generation.pipeline.blocks import RESPONSE_TEST_SPLIT, find_blocks
+from generation.pipeline.blocks import find_blocks, tests_start
 from generation.pipeline.exec_program import summary
 from generation.pipeline.generate import data_input, read_items
 from harness.config import Strict
@@ -67,14 +67,14 @@ def cut_main(code: str) -> str:
     return code[:index].strip() if index >= 0 else code.strip()
 
 
-def extract(raw: str) -> tuple[str, list[tuple[int, int]]]:
+def extract(raw: str, style: str = "completion") -> tuple[str, list[tuple[int, int]]]:
     """(the paper's program, line ranges of its test blocks): blocks after the response/tests split."""
-    split = raw.find(RESPONSE_TEST_SPLIT)
+    split = tests_start(raw, style)
     parts, tests, line = [], [], 1
     for block in find_blocks(raw):
         code = cut_main(block.code)
         lines = code.count("\n") + 1
-        if split >= 0 and block.start > split:
+        if split is not None and block.fence >= split:
             tests.append((line, line + lines - 1))
         parts.append(code)
         line += lines + 1  # the blank line between blocks
@@ -194,6 +194,11 @@ class Executor:
         return results
 
 
+def response_style(record: dict) -> str:
+    """How the record's I->R output was prompted (completion unless the responses stage said chat)."""
+    return record.get("prompting", {}).get("I->R", "completion")
+
+
 def verdict_fields(result: dict, policy: str) -> dict:
     exit0 = result["status"] == "pass"
     asserts = result["asserts_run"]
@@ -202,7 +207,7 @@ def verdict_fields(result: dict, policy: str) -> dict:
     return {**result, "exit0": exit0, "passed": passed, "rejected": rejected, "policy": policy}
 
 
-@stage("execute", ExecuteConfig)
+@stage("execute", ExecuteConfig, version=2)
 def execute_stage(cfg: ExecuteConfig, inputs: dict, ctx) -> None:
     """Response records -> the same records with `code` (the paper's program) and `verdict`."""
     art = data_input(inputs, ctx.stage_name, "responses")
@@ -211,7 +216,7 @@ def execute_stage(cfg: ExecuteConfig, inputs: dict, ctx) -> None:
     policy = executor.policy.hash()
 
     def work(chunk):
-        prepared = [extract(item["raw_response"]) for item in chunk]
+        prepared = [extract(item["raw_response"], response_style(item)) for item in chunk]
         programs = [instrument(code, tests) for code, tests in prepared]
         results = executor.run([p[0] for p in programs])
         return [{**item, "code": code, "test_asserts": found, "verdict": verdict_fields(result, policy)}

@@ -9,8 +9,10 @@ implementation appears twice, so 50/25/25; difficulty uniform), then the shots.
 
 Chat mode (our deviation, for instruct models that do not continue the completion layout): the
 same system text as a system message, each example as a user turn (its filled prefix, right-stripped)
-and an assistant turn (its gold suffix), and the item's filled prefix as the last user turn. The
-model's answer is parsed exactly as a completion is.
+and an assistant turn (its gold suffix), and the item's filled prefix as the last user turn. For
+I->R, the `<instruction>`/`<response>`/`<tests>` tags are left out (SmolLM2-135M-Instruct never wrote
+them back; see the README): the user turn is the instruction plus CHAT_TESTS_NOTE, the assistant turn
+the example's response followed by its tests, and the tests are the answer's last python block.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ STOP: dict[str, tuple[str, ...]] = {
     "S->I": ("## Example",),
     "I->R": ("## Example", "</tests>"),
 }
+CHAT_TESTS_NOTE = ("Write the solution in a ```python block, then test it: end with a second ```python block of "
+                   "assert statements that call the solution.")
+CHAT_IR_PREFIX = "{instruction}\n\n" + CHAT_TESTS_NOTE
 # random.choice over this list gives the paper's 50% function / 25% class / 25% program split.
 CATEGORIES = ("function implementation", "function implementation", "class implementation",
               "program implementation")
@@ -93,11 +98,13 @@ class Shot:
     def fields(self) -> dict[str, str]:
         return {"snippet": self.snippet, "property": self.property.render(), "instruction": self.instruction}
 
-    def suffix(self, mode: Mode) -> str:
+    def suffix(self, mode: Mode, style: Style = "completion") -> str:
         if mode == "S->C":
             return ", ".join(self.property.concepts)
         if mode in ("C->I", "S->I"):
             return self.instruction
+        if style == "chat":
+            return f"{self.response}\n\n{self.tests}"
         return f"{self.response}\n</response>\n\n<tests>\n{self.tests}\n</tests>"
 
 
@@ -135,8 +142,8 @@ class Prompts:
         return rng.sample(range(len(self.shots)), k)
 
     def build(self, mode: Mode, style: Style, shots: list[int], **fields: str) -> str | list[dict]:
-        prefix = PREFIX[mode]
-        examples = [(prefix.format(**self.shots[i].fields()), self.shots[i].suffix(mode)) for i in shots]
+        prefix = CHAT_IR_PREFIX if (mode, style) == ("I->R", "chat") else PREFIX[mode]
+        examples = [(prefix.format(**self.shots[i].fields()), self.shots[i].suffix(mode, style)) for i in shots]
         item = prefix.format(**fields)
         if style == "completion":
             body = "\n\n".join(f"## Example {n}\n{p}{s}" for n, (p, s) in enumerate(examples, 1))

@@ -15,7 +15,7 @@ class ResponsesConfig(GenerationConfig):
     n: int = 10
 
 
-@stage("responses", ResponsesConfig)
+@stage("responses", ResponsesConfig, version=2)
 def responses_stage(cfg: ResponsesConfig, inputs: dict, ctx) -> None:
     """Instruction records -> {..., id: INSTRUCTION_ID/rJ, instruction_id, sample, raw_response}."""
     gen = Generation(cfg, inputs, ctx, "I->R", wants="instructions", required=("id", "instruction"))

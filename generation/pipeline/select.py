@@ -36,7 +36,8 @@ from typing import Literal
 from pydantic import Field
 
 from generation.dedup import exact_dedup, minhash_dedup
-from generation.pipeline.blocks import find_blocks, python_blocks, split_response_tests
+from generation.pipeline.blocks import RESPONSE_TEST_SPLIT, find_blocks, python_blocks, split_response_tests
+from generation.pipeline.execute import response_style
 from generation.pipeline.generate import data_input, read_items
 from harness.config import Strict
 from harness.errors import UserError
@@ -71,13 +72,16 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
-def format_problem(raw: str) -> str | None:
-    """Why a raw I->R output fails the paper's format rules, or None when it passes them."""
-    if "</response>\n\n<tests>" not in raw:
+def format_problem(raw: str, style: str = "completion") -> str | None:
+    """Why a raw I->R output fails the paper's format rules, or None when it passes them.
+
+    In chat style the tests are the last python block (blocks.py); every other rule is the same.
+    """
+    if style != "chat" and RESPONSE_TEST_SPLIT not in raw:
         return "no_split"
     if any(p in raw.lower() for p in PLACEHOLDERS):
         return "placeholder"
-    split = split_response_tests(raw)
+    split = split_response_tests(raw, style)
     if split is None:
         return "no_split"
     response, tests = split
@@ -172,16 +176,16 @@ def final_record(r: dict) -> dict:
     return out
 
 
-@stage("select", SelectConfig)
+@stage("select", SelectConfig, version=2)
 def select_stage(cfg: SelectConfig, inputs: dict, ctx) -> None:
     """Executed responses -> the SFT dataset (records.jsonl), filtered.jsonl and the funnel."""
     import numpy as np
 
     art = data_input(inputs, ctx.stage_name, "executed responses")
     funnel = Funnel(read_items(art, None, ("id", "instruction", "raw_response", "verdict")))
-    funnel.filter("format", lambda r: format_problem(r["raw_response"]))
-    for r in funnel.records:
-        r["response"], r["tests"] = split_response_tests(r["raw_response"]) or ("", "")  # always split here
+    funnel.filter("format", lambda r: format_problem(r["raw_response"], response_style(r)))
+    for r in funnel.records:  # every record left splits
+        r["response"], r["tests"] = split_response_tests(r["raw_response"], response_style(r)) or ("", "")
     funnel.filter("long_instruction",
                   lambda r: "long_instruction" if len(r["instruction"].split()) > cfg.max_instruction_words else None)
 

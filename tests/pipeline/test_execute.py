@@ -35,6 +35,15 @@ def test_program_is_every_block_joined_and_main_cut_only_when_reading_input():
     assert extract("```python\nassert True\n```")[1] == []
 
 
+def test_in_chat_style_the_last_python_block_is_the_tests():
+    text = ("```python\ndef f():\n    return 1\n```\nthen\n```python\nassert f() == 1\n```\n"
+            "and\n```python\nassert f() != 2\n```")
+    code, tests = extract(text, "chat")
+    assert tests == [(6, 6)] and code.splitlines()[5] == "assert f() != 2"
+    assert extract(text)[1] == []  # no tags: no tests in the paper's layout
+    assert extract("```python\nassert True\n```", "chat")[1] == []
+
+
 def test_asserts_are_counted_on_their_own_lines_and_only_in_test_blocks():
     code, tests = extract(raw_response("def f(x):\n    assert x > 0\n    return x",
                                        "assert f(1) == 1; assert f(2) == 2\nassert (f(3) ==\n        3)\n"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 
 import pytest
 
-from generation.pipeline.fewshot import CATEGORIES, Prompts, Property, parse_concepts
+from generation.pipeline.fewshot import CATEGORIES, CHAT_TESTS_NOTE, Prompts, Property, parse_concepts
 from harness.errors import UserError
 
 
@@ -93,13 +94,23 @@ def test_category_split_is_50_25_25_and_difficulty_uniform():
 
 
 def test_chat_mode_turns_carry_the_same_text(prompts):
-    messages = prompts.build("I->R", "chat", [2], instruction="Do it.")
+    messages = prompts.build("S->C", "chat", [2], snippet="def f(): pass")
     shot = prompts.shots[2]
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == prompts.systems["S->C"]
+    assert messages[1]["content"] == f"### Snippet\n{shot.snippet}\n\n### Concepts"
+    assert messages[2]["content"] == ", ".join(shot.property.concepts)
+    assert messages[3]["content"] == "### Snippet\ndef f(): pass\n\n### Concepts"
+
+
+def test_chat_mode_responses_drop_the_tags_and_ask_for_a_final_block_of_asserts(prompts):
+    messages = prompts.build("I->R", "chat", [2], instruction="Do it.")
+    shot = prompts.shots[2]
     assert messages[0]["content"] == prompts.systems["I->R"]
-    assert messages[1]["content"] == f"<instruction>\n{shot.instruction}\n</instruction>\n\n<response>"
-    assert messages[2]["content"] == f"{shot.response}\n</response>\n\n<tests>\n{shot.tests}\n</tests>"
-    assert messages[3]["content"] == "<instruction>\nDo it.\n</instruction>\n\n<response>"
+    assert messages[1]["content"] == f"{shot.instruction}\n\n{CHAT_TESTS_NOTE}"
+    assert messages[2]["content"] == f"{shot.response}\n\n{shot.tests}"
+    assert messages[3]["content"] == f"Do it.\n\n{CHAT_TESTS_NOTE}"
+    assert "<tests>" not in json.dumps(messages)
 
 
 def test_a_user_fewshot_file_of_the_same_format(tmp_path):

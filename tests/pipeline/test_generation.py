@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from generation.pipeline.fewshot import Property
+from generation.pipeline.fewshot import CHAT_TESTS_NOTE, Property
 from tests.pipeline.conftest import file_input, raw_response, run_recipe, write_jsonl
 
 GOOD = raw_response("def twice(x):\n    return 2 * x", "assert twice(2) == 4\nassert twice(0) == 0")
@@ -56,6 +56,10 @@ class Scripted(BaseHTTPRequestHandler):
             return "\nWrite a Python function `twice` that doubles a number.\n\n", "stop"
         if prompt.endswith("<response>"):
             return (GOOD if seed % 2 == 0 else VACUOUS), "stop"
+        if prompt.endswith(CHAT_TESTS_NOTE):  # chat I->R: the solution, then a last block of asserts
+            code, tests = ("def twice(x):\n    return 2 * x", "assert twice(2) == 4") if seed % 2 == 0 else \
+                ("import sys\ndef twice(x):\n    return 2 * x", "sys.exit(0)\nassert twice(2) == 5")
+            return f"Sure.\n\n```python\n{code}\n```\n\nTests:\n\n```python\n{tests}\n```", "stop"
         raise AssertionError(prompt[-200:])
 
 
@@ -131,10 +135,12 @@ def test_chat_mode_sends_turns_and_records_the_deviation(tmp_path, server):
     arts = run_recipe(tmp_path, recipe, wandb="disabled")
     chats = [c for c in Scripted.calls if c["path"].endswith("/chat/completions")]
     assert chats and all(c["messages"][0]["role"] == "system" for c in chats)
-    ir = next(c for c in chats if c["messages"][-1]["content"].endswith("<response>"))
+    ir = next(c for c in chats if c["messages"][-1]["content"].endswith(CHAT_TESTS_NOTE))
     assert [m["role"] for m in ir["messages"]] == ["system", "user", "assistant", "user"]
+    assert arts["execute"].manifest["counts"] == {"records": 8, "passed": 4, "exit0": 8, "sentinel_rejected": 4}
     final = list(arts["select"].records())
-    assert final and final[0]["prompting"] == {"S->C": "chat", "C->I": "chat", "I->R": "chat"}
+    assert len(final) == 1 and final[0]["prompting"] == {"S->C": "chat", "C->I": "chat", "I->R": "chat"}
+    assert final[0]["tests"] == "```python\nassert twice(2) == 4\n```" and "assert" not in final[0]["response"]
     assert arts["responses"].manifest["config"]["mode"] == "chat"
 
 

@@ -33,6 +33,22 @@ def test_format_rules(raw, problem):
     assert format_problem(raw) == problem
 
 
+CHAT_GOOD = "Here it is.\n\n```python\n" + MAX + "\n```\n\nTests:\n\n```python\n" + MAX_TESTS + "\n```"
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (CHAT_GOOD, None),
+    (CHAT_GOOD + "\n\nThat is all.", None),
+    ("```python\n" + MAX + "\n" + MAX_TESTS + "\n```", "no_split"),  # one block: no separate tests
+    ("Here.\n\n```python\n" + MAX + "\n```\n\n```python\nprint(find_max([1]))\n```", "tests_without_asserts"),
+    ("```python\n" + MAX + "\n```\n\n```python\ndef test():\n    assert find_max([1]) == 1\n```",
+     "tests_without_asserts"),
+    (CHAT_GOOD.replace("Here it is.", "TODO: check"), "placeholder"),
+])
+def test_format_rules_for_chat_responses(raw, problem):
+    assert format_problem(raw, "chat") == problem
+
+
 def test_names_and_code_representation():
     assert defined_names("def find_max(): pass\nclass Box:\n    def get_item(self): pass") == (
         frozenset({"findmax", "getitem"}), frozenset({"box"}))
