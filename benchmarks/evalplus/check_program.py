@@ -2,7 +2,11 @@
 `unsafe_execute`, one forked child per check, and prints one tagged JSON line per finished check.
 
 It is sent as source text; it reads `job.pkl` (written by grade.py) from its working directory.
-Only the stdlib, numpy and evalplus are imported here (the grader's sandbox preloads them).
+Only the stdlib, numpy and evalplus (and evoeval, for its datasets) are imported here (the grader's
+sandbox preloads them).
+
+For datasets graded with evoeval's checker (EvoEval's seven sets), the child runs evoeval 0.1.0's own
+`unsafe_execute` instead, with its oracles and comparison, under exactly the same plumbing and limits.
 
 What runs in the child is evalplus 0.3.1's `unsafe_execute` itself: its special oracles, float
 tolerance, reliability guard and memory limit. What replaces `untrusted_check` around it is only
@@ -109,17 +113,30 @@ def main() -> None:
         job = pickle.load(f)
     # Each check forks this process, and a fork costs ~35 us per MB resident: keep only decoded data.
     tasks = {tid: pickle.loads(job["tasks"].pop(tid)) for tid in list(job["tasks"])}
+    suites = job["suites"]
+    if job["checker"] == "evoeval":
+        import evoeval.eval_test as checker  # imports evalplus's time_limit and swallow_io by name
+
+        def check_args(task_id, entry_point, *rest):  # its signature adds the task id
+            return (entry_point, task_id, *rest)
+    else:
+        checker = ev
+
+        def check_args(task_id, entry_point, *rest):
+            return (entry_point, *rest)
 
     # Written by the child, read by us: allocated once, reset before every check.
     stat, progress = RawValue("i", _UNKNOWN), RawValue("i", 0)
     solution_time = RawValue("d", 0.0)
     last = RawArray("c", 256)
-    most_inputs = max(len(t[s]["inputs"]) for t in tasks.values() for s in ("base", "plus")) or 1
+    most_inputs = max(len(t[s]["inputs"]) for t in tasks.values() for s in suites) or 1
     details = RawArray("b", most_inputs)
     input_s = RawArray("d", most_inputs)  # each input's time, by the clock its limit is measured with
 
-    ev.time_limit = load_fair_time_limit(TimeoutException, input_s)  # unsafe_execute looks it up at call time
-    ev.swallow_io = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
+    # unsafe_execute looks both up at call time. evoeval's runs the solution's exec and every call inside
+    # one swallow_io, so there an exception is recorded as the exec's (call -1) and error_type still names it.
+    checker.time_limit = load_fair_time_limit(TimeoutException, input_s)
+    checker.swallow_io = recording_swallow_io(WriteOnlyStringIO, last, solution_time)
 
     # Our result lines get a private copy of stdout; children (and anything a solution prints at the
     # file-descriptor level) see /dev/null, so they cannot corrupt the protocol or flood the output limit.
@@ -133,7 +150,7 @@ def main() -> None:
     for task in tasks.values():
         # Outputs too big to ship (Mbpp/255: ~750 MB pickled, slower to load than to recompute) are
         # recomputed here from the canonical solution, exactly as evalplus's ground truth does.
-        for suite in ("base", "plus"):
+        for suite in suites:
             if task[suite]["expected"] is None:
                 from evalplus.gen.util import trusted_exec
 
@@ -153,7 +170,7 @@ def main() -> None:
 
     dataset = job["dataset"]
 
-    def execute(code: str, task: dict, inputs: list, expected: list, limits: list, cap: float) -> dict:
+    def execute(code: str, task_id: str, task: dict, inputs: list, expected: list, limits: list, cap: float) -> dict:
         """evalplus's untrusted_check on one suite: a forked child, its limits, its verdict mapping."""
         stat.value, progress.value, solution_time.value, last.value = _UNKNOWN, 0, 0.0, b""
         out.flush()  # finished records reach the sandbox even if a later check takes this program down
@@ -163,8 +180,9 @@ def main() -> None:
         if pid == 0:
             try:
                 os.close(out_fd)  # a solution must not be able to write result lines
-                _call_at_depth(EVALPLUS_EXECUTE_DEPTH, ev.unsafe_execute, dataset, task["entry_point"], code,
-                               inputs, expected, limits, task["atol"], True, stat, details, progress)
+                args = check_args(task_id, task["entry_point"], code, inputs, expected, limits, task["atol"], True,
+                                  stat, details, progress)
+                _call_at_depth(EVALPLUS_EXECUTE_DEPTH, checker.unsafe_execute, dataset, *args)
             finally:
                 os._exit(0)
         child = ChildClock(pid)
@@ -200,7 +218,7 @@ def main() -> None:
 
     slack = job["timing_factor"]
 
-    def timing(rec: dict, code: str, task: dict, suite: dict, limits: list, cap: float) -> None:
+    def timing(rec: dict, code: str, task_id: str, task: dict, suite: dict, limits: list, cap: float) -> None:
         """Flag a verdict that could differ on a host `slack` times faster or slower (see grade.py)."""
         finished = input_s[: rec["n_done"]]
         ratios = [t / limit for t, limit in zip(finished, limits) if t >= 0]
@@ -216,7 +234,8 @@ def main() -> None:
                 rec["timing_sensitive"], rec["timing_alternative"], rec["timing"] = False, None, info
                 return
             longer = slack * limits[k]
-            again = execute(code, task, suite["inputs"][k:k + 1], suite["expected"][k:k + 1], [longer], longer + 1)
+            again = execute(code, task_id, task, suite["inputs"][k:k + 1], suite["expected"][k:k + 1], [longer],
+                            longer + 1)
             sensitive = again["status"] != "timeout" and again["error_type"] != "TimeoutException"
             alternative = again["status"] if sensitive else None
             info["recheck"] = {"input": k, "limit_s": round(longer, 4), "finished": sensitive,
@@ -235,9 +254,9 @@ def main() -> None:
         # untrusted_check's limits: per input, and a join timeout for the whole suite
         limits = [max(limit_floor, factor * t) for t in suite["ref_time"]]
         cap = min(suite_cap_s, sum(limits)) + 1
-        rec = execute(check["code"], task, suite["inputs"], suite["expected"], limits, cap)
+        rec = execute(check["code"], check["task_id"], task, suite["inputs"], suite["expected"], limits, cap)
         if slack > 1:
-            timing(rec, check["code"], task, suite, limits, cap)
+            timing(rec, check["code"], check["task_id"], task, suite, limits, cap)
         out.write(tag + json.dumps({"key": check["key"], "suite": check["suite"], **rec}) + "\n")
     out.flush()
 

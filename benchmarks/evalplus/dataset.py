@@ -1,4 +1,8 @@
-"""HumanEval+ / MBPP+ problems, read through the data layer and evalplus's own loaders."""
+"""HumanEval+ / MBPP+ problems, read through the data layer and evalplus's own loaders.
+
+A Dataset is what the EvalPlus grading path grades: other benchmarks in EvalPlus's format (EvoEval) build
+one with their own suites and checker (benchmarks/evoeval/dataset.py).
+"""
 
 from __future__ import annotations
 
@@ -26,10 +30,20 @@ class Dataset:
     path: Path
     hash: str  # md5 of the decompressed jsonl: what evalplus writes as "hash"
     problems: dict  # task_id -> evalplus problem dict (MBPP+ inputs already type-restored)
+    # Test suites, each graded on its own (problem[f"{suite}_input"]); pass on a later suite needs the earlier too.
+    suites: tuple[str, ...] = ("base", "plus")
+    # Whose checking code runs a suite in the sandbox: evalplus's unsafe_execute, or evoeval's (its oracles
+    # and comparison); `name` is the dataset argument that code receives.
+    checker: str = "evalplus"
+    # Between prompt and canonical_solution when the canonical program is assembled (evoeval adds "\n").
+    canonical_joiner: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.name} {self.version}" + (f" ({self.variant})" if self.variant else "")
+
+    def canonical_code(self, problem: dict) -> str:
+        return problem["prompt"] + self.canonical_joiner + problem["canonical_solution"]
 
 
 def resolve(name: str, version: str | None = None, variant: str | None = None) -> tuple[str, str, str | None]:

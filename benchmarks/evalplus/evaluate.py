@@ -40,9 +40,8 @@ def generation_info(samples_path: Path) -> dict | None:
 
 def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
     """Grade `samples_path` into out_dir (eval_results.json, verdicts.jsonl); return the summary."""
-    from benchmarks.evalplus import dataset, groundtruth, results, samples
-    from benchmarks.evalplus.grade import SUITE_CAP_S, Grader
-    from benchmarks.evalplus.sanitize import flips, sanitize_samples
+    from benchmarks.evalplus import dataset, groundtruth, samples
+    from benchmarks.evalplus.grade import SUITE_CAP_S
 
     started = time.perf_counter()
     ds = dataset.load(cfg.dataset, cfg.version, cfg.variant)
@@ -53,9 +52,6 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
             raise UserError(f"tasks: unknown task id {unknown[0]!r} for {ds.label}")
     loaded = samples.load(samples_path, ds, tasks)
 
-    t0 = time.perf_counter()
-    gt = groundtruth.payloads(ds)
-    gt_s = time.perf_counter() - t0
     min_time_limit, suite_cap_s, calibration = cfg.min_time_limit, SUITE_CAP_S, None
     if cfg.calibrate_to:
         from harness.data import read_json
@@ -64,22 +60,10 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
         min_time_limit, suite_cap_s = cfg.min_time_limit * ratio, SUITE_CAP_S * ratio
         calibration = {"reference": cfg.calibrate_to, "speed_ratio": round(ratio, 4), "tasks_compared": compared,
                        "min_time_limit": round(min_time_limit, 4), "suite_cap_s": round(suite_cap_s, 3)}
-    grader = Grader(ds, gt, workers=cfg.workers, batch_size=cfg.batch_size, min_time_limit=min_time_limit,
-                    gt_time_limit_factor=cfg.gt_time_limit_factor, use_cache=cfg.use_cache,
-                    timing_factor=cfg.timing_factor, suite_cap_s=suite_cap_s)
-    t0 = time.perf_counter()
-    sanitizer = None
-    if cfg.sanitize:
-        clean = sanitize_samples(ds, loaded)
-        both = grader.grade(loaded + clean)
-        graded = both[len(loaded):]
-        sanitizer = flips(both[: len(loaded)], graded)
-    else:
-        graded = grader.grade(loaded)
-    grade_s = time.perf_counter() - t0
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    pak = results.write(out_dir, ds, graded, grader.policy.hash())
+    graded = grade_samples(ds, loaded, out_dir, workers=cfg.workers, batch_size=cfg.batch_size,
+                           use_cache=cfg.use_cache, min_time_limit=min_time_limit,
+                           gt_time_limit_factor=cfg.gt_time_limit_factor, timing_factor=cfg.timing_factor,
+                           suite_cap_s=suite_cap_s, sanitize=cfg.sanitize)
     generation = generation_info(samples_path)
     return {
         "grader_version": _grading_version(),
@@ -88,21 +72,59 @@ def evaluate(cfg: EvaluateConfig, samples_path: Path, out_dir: Path) -> dict:
         "version": ds.version,
         "variant": ds.variant,
         "hash": ds.hash,
-        "n_tasks": len({g.sample.task_id for g in graded}),
-        "n_samples": len(graded),
-        "n_distinct": len({g.key for g in graded}),
-        "pass@1": {suite: pak[suite]["pass@1"]["value"] for suite in ("base", "plus")},
-        "pass@k": pak,
+        **graded["counts"],
+        "pass@1": {suite: value["pass@1"]["value"] for suite, value in graded["pass@k"].items()},
+        "pass@k": graded["pass@k"],
         # How much of the score follows the host's speed (verdicts near a time limit, either side).
-        "timing_sensitive": results.timing_summary(ds, graded, cfg.timing_factor),
+        "timing_sensitive": graded["timing_sensitive"],
         "calibration": calibration,
         # Next to the score: truncated outputs explain many failures.
         "hit_max_new_tokens": generation.get("hit_max_new_tokens") if generation else None,
-        "sanitizer": sanitizer,
-        "grader": grader.stats,
-        "seconds": {"ground_truth": round(gt_s, 2), "grading": round(grade_s, 2),
-                    "total": round(time.perf_counter() - started, 2)},
+        "sanitizer": graded["sanitizer"],
+        "grader": graded["grader"],
+        "seconds": {**graded["seconds"], "total": round(time.perf_counter() - started, 2)},
         "out": str(out_dir),
+    }
+
+
+def grade_samples(ds, loaded: list, out_dir: Path, *, workers: int | None, batch_size: int, use_cache: bool,
+                  min_time_limit: float, gt_time_limit_factor: float, timing_factor: float, suite_cap_s: float,
+                  sanitize: bool = False, sanitizer=None) -> dict:
+    """The EvalPlus grading path for any Dataset: grade, write eval_results.json and verdicts.jsonl into
+    out_dir, and return the summary's grading parts (counts, pass@k, timing-sensitive verdicts, sanitizer,
+    grader stats, seconds, and the Graded samples). `sanitizer(ds, samples)` replaces evalplus's for --sanitize."""
+    from benchmarks.evalplus import groundtruth, results
+    from benchmarks.evalplus.grade import Grader
+    from benchmarks.evalplus.sanitize import flips, sanitize_samples
+
+    t0 = time.perf_counter()
+    gt = groundtruth.payloads(ds)
+    gt_s = time.perf_counter() - t0
+    grader = Grader(ds, gt, workers=workers, batch_size=batch_size, min_time_limit=min_time_limit,
+                    gt_time_limit_factor=gt_time_limit_factor, use_cache=use_cache,
+                    timing_factor=timing_factor, suite_cap_s=suite_cap_s)
+    t0 = time.perf_counter()
+    flipped = None
+    if sanitize:
+        clean = (sanitizer or sanitize_samples)(ds, loaded)
+        both = grader.grade(loaded + clean)
+        graded = both[len(loaded):]
+        flipped = flips(both[: len(loaded)], graded, ds.suites)
+    else:
+        graded = grader.grade(loaded)
+    grade_s = time.perf_counter() - t0
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pak = results.write(out_dir, ds, graded, grader.policy.hash())
+    return {
+        "counts": {"n_tasks": len({g.sample.task_id for g in graded}), "n_samples": len(graded),
+                   "n_distinct": len({g.key for g in graded})},
+        "pass@k": pak,
+        "timing_sensitive": results.timing_summary(ds, graded, timing_factor),
+        "sanitizer": flipped,
+        "grader": grader.stats,
+        "seconds": {"ground_truth": round(gt_s, 2), "grading": round(grade_s, 2)},
+        "graded": graded,
     }
 
 

@@ -38,7 +38,7 @@ from harness.sandbox.modules import CLOCKS, module_files
 
 # Bump when grading semantics change: it is part of every verdict-cache key.
 GRADER_VERSION = "4"
-SUITES = ("base", "plus")
+SUITES = ("base", "plus")  # HumanEval+/MBPP+; a Dataset names its own (EvoEval's five new sets have base only)
 # evalplus.config defaults, repeated so the key does not need evalplus imported
 MIN_TIME_LIMIT = 1.0
 GT_TIME_LIMIT_FACTOR = 4.0
@@ -57,6 +57,7 @@ PROGRAMS_PER_WORKER = 12
 CHECK_S, INPUT_S, PROGRAM_S = 0.003, 6e-6, 0.02
 # The sandbox programs import these anyway: the workers import them once, before forking any.
 PRELOAD = ("evalplus.eval", "evalplus.eval.utils", "multiprocessing.sharedctypes", "json", "pickle", "select")
+CHECKER_PRELOAD = {"evoeval": ("evoeval.eval_test",)}
 # The program enforces every limit itself, by load-fair clocks; the sandbox's own wall-clock timeout is
 # only a backstop for a program that hangs, so it must not fire first on a host slowed this many times
 # by other load (a sandbox kill loses the program's unfinished checks).
@@ -127,7 +128,9 @@ class Grader:
 
             raise UserError(f"timing_factor: must be >= 1 (1 turns timing flags off), got {timing_factor}")
         self.timing_factor = timing_factor
-        self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB, preload=PRELOAD)
+        self.suites = ds.suites
+        preload = PRELOAD + CHECKER_PRELOAD.get(ds.checker, ())
+        self.policy = Policy(timeout_s=60.0, memory_mb=MEMORY_MB, preload=preload)
         self.address_space = 0  # evalplus's main-process size on this dataset; 0 = measure it
         self.stats = {"cache_hits": 0, "graded": 0, "rechecked": 0, "recheck_flips": 0, "isolated_reruns": 0,
                       "timeout_wait_s": 0.0}
@@ -135,6 +138,8 @@ class Grader:
     def key(self, sample: Sample) -> str:
         parts = [GRADER_VERSION, self.ds.hash, groundtruth.TIMING, sys.version_info[:2], self.min_time_limit,
                  self.factor, self.suite_cap_s, self.timing_factor, self.policy.hash(), sample.task_id, normalize(sample.solution)]
+        if self.ds.checker != "evalplus":  # the same dataset graded under other rules (keys of evalplus's unchanged)
+            parts.append(self.ds.checker)
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
 
     def grade(self, samples: Iterable[Sample]) -> list[Graded]:
@@ -174,8 +179,8 @@ class Grader:
 
         def finish(key: str) -> None:
             suites = results[key]
-            if len(suites) == len(SUITES) and not any((key, s) in pending_recheck for s in SUITES):
-                verdict = {s: suites[s] for s in SUITES}
+            if len(suites) == len(self.suites) and not any((key, s) in pending_recheck for s in self.suites):
+                verdict = {s: suites[s] for s in self.suites}
                 # A check the sandbox could not run says nothing about the solution: never reuse it.
                 if any(v.get("error_type") == INFRA_ERROR for v in verdict.values()):
                     cache.remember(key, verdict)
@@ -258,7 +263,7 @@ class Grader:
     def program_cost(self, batch: list[tuple[Graded, str]]) -> float:
         tids = {g.sample.task_id for g, _ in batch}
         setup = sum(self.payloads.size(t) / groundtruth.UNPICKLE_BYTES_PER_S for t in tids)
-        setup += sum(self.check_cost(t, s) - CHECK_S for t in tids if self.payloads.rebuilt(t) for s in SUITES)
+        setup += sum(self.check_cost(t, s) - CHECK_S for t in tids if self.payloads.rebuilt(t) for s in self.suites)
         return PROGRAM_S + setup + sum(self.check_cost(g.sample.task_id, s) for g, s in batch)
 
     def _pack(self, todo: list[Graded]) -> list[list[tuple[Graded, str]]]:
@@ -271,7 +276,7 @@ class Grader:
         by_task: dict[str, list[Graded]] = defaultdict(list)
         for g in sorted(todo, key=lambda g: (g.sample.task_id, g.sample.index)):
             by_task[g.sample.task_id].append(g)
-        total = sum(self.check_cost(t, s) for t, group in by_task.items() for _ in group for s in SUITES)
+        total = sum(self.check_cost(t, s) for t, group in by_task.items() for _ in group for s in self.suites)
         target = total / (self.workers * PROGRAMS_PER_WORKER)
         batches: list[list[tuple[Graded, str]]] = []
         current: list[tuple[Graded, str]] = []
@@ -290,11 +295,11 @@ class Grader:
             if self.payloads.rebuilt(tid) or blob > SPLIT_MAX_BYTES:
                 close()
                 for i in range(0, len(group), self.batch_size):
-                    current = [(g, s) for g in group[i : i + self.batch_size] for s in SUITES]
+                    current = [(g, s) for g in group[i : i + self.batch_size] for s in self.suites]
                     close()
                 continue
             for g in group:
-                for suite in SUITES:
+                for suite in self.suites:
                     cost = self.check_cost(tid, suite)
                     new_task = tid not in state["tasks"]
                     if current and (state["cost"] + cost > target
@@ -328,7 +333,8 @@ class Grader:
             # A timed-out input may be re-run alone with a limit timing_factor times longer.
             budget += suite_wall_cap(limits, self.suite_cap_s) + self.timing_factor * max(limits, default=0) + 1.5
         tasks = {tid: self.payloads.read(tid) for tid in dict.fromkeys(c["task_id"] for c in checks)}
-        job = {"tag": tag, "dataset": self.ds.name, "tasks": tasks, "checks": checks,
+        job = {"tag": tag, "dataset": self.ds.name, "suites": self.suites, "checker": self.ds.checker,
+               "tasks": tasks, "checks": checks,
                "address_space": self.address_space, "timing_factor": self.timing_factor,
                "suite_cap_s": self.suite_cap_s,
                "min_time_limit": self.min_time_limit, "gt_time_limit_factor": self.factor}

@@ -65,17 +65,21 @@ class _LoadFairClock:
 
 
 def _one(args: tuple) -> tuple[str, dict]:
+    import contextlib
+    import io
+
     import evalplus.gen.util as util
     from evalplus.gen.util import trusted_exec
 
     util.time = _LoadFairClock  # pool worker process: patching evalplus here touches nothing else
-    task_id, problem, output_not_none = args
-    code = problem["prompt"] + problem["canonical_solution"]
+    task_id, problem, output_not_none, suites, code = args
     oracle = {}
-    for suite in ("base", "plus"):
+    for suite in suites:
         inputs = problem[f"{suite}_input"]
-        oracle[suite], times = trusted_exec(code, inputs, problem["entry_point"], record_time=True,
-                                            output_not_none=output_not_none)
+        # Some canonical solutions print (EvoEval's); their output is not part of the result.
+        with contextlib.redirect_stdout(io.StringIO()):
+            oracle[suite], times = trusted_exec(code, inputs, problem["entry_point"], record_time=True,
+                                                output_not_none=output_not_none)
         oracle[f"{suite}_time"] = [_fastest(code, problem["entry_point"], inp, t) if t >= TIMING_RELEVANT_S else t
                                    for inp, t in zip(inputs, times)]
     return task_id, oracle
@@ -97,7 +101,8 @@ def _fastest(code: str, entry_point: str, inp: list, measured: float) -> float:
 
 
 def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
-    """task_id -> {"base", "base_time", "plus", "plus_time"}: evalplus's get_groundtruth, with load-proof timings."""
+    """task_id -> {"base", "base_time", "plus", "plus_time"} (one pair per suite of the dataset): evalplus's
+    get_groundtruth, with load-proof timings."""
     path = cache_path(ds)
     if path.exists():
         with open(path, "rb") as f:  # written by us below, never downloaded
@@ -115,12 +120,12 @@ def load(ds: Dataset, workers: int | None = None) -> dict[str, dict]:
 
 
 def _compute(ds: Dataset, path: Path, workers: int | None) -> dict[str, dict]:
-    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS
+    from evalplus.eval._special_oracle import MBPP_OUTPUT_NOT_NONE_TASKS as not_none
 
-    not_none = MBPP_OUTPUT_NOT_NONE_TASKS if ds.name == "mbpp" else []
-    jobs = [(tid, p, p["entry_point"] in not_none) for tid, p in ds.problems.items()]
+    jobs = [(tid, p, ds.name == "mbpp" and p["entry_point"] in not_none, ds.suites, ds.canonical_code(p))
+            for tid, p in ds.problems.items()]
     # Longest inputs first so the pool does not end on one big task.
-    jobs.sort(key=lambda j: -len(j[1]["plus_input"]))
+    jobs.sort(key=lambda j: -len(j[1][f"{ds.suites[-1]}_input"]))
     out: dict[str, dict] = {}
     start = time.perf_counter()
     workers = workers or min(len(jobs), os.cpu_count() or 1)
@@ -151,7 +156,6 @@ def _compute(ds: Dataset, path: Path, workers: int | None) -> dict[str, dict]:
 # once per dataset and cached beside the ground truth, so grading neither unpickles hundreds of MB of
 # outputs nor pickles them again. Bump PAYLOAD_FORMAT when that layout changes (check_program.py reads it).
 PAYLOAD_FORMAT = "1"
-SUITES = ("base", "plus")
 # Expected outputs are shipped unless unpickling them would take longer than recomputing them in the
 # sandbox from the canonical solution (Mbpp/255: ~750 MB, 3 s to load, 1.5 s to recompute). The rate
 # is for lists of ints, the slowest kind to unpickle measured; strings load ~10x faster.
@@ -164,7 +168,7 @@ class Payloads:
 
     def __init__(self, directory: Path, index: dict):
         self.directory = directory
-        self.index = index  # task_id -> {"base_time", "plus_time", "bytes", "rebuilt"}
+        self.index = index  # task_id -> {"<suite>_time" per suite, "bytes", "rebuilt"}
 
     def times(self, task_id: str, suite: str) -> list[float]:
         return self.index[task_id][f"{suite}_time"]
@@ -206,22 +210,24 @@ def _build_payloads(ds: Dataset, oracle: dict, directory: Path) -> None:
     index = {}
     for n, (task_id, problem) in enumerate(tqdm(ds.problems.items(), desc=f"task payloads {ds.label}", leave=False)):
         truth = oracle[task_id]
-        task = {"entry_point": problem["entry_point"], "atol": problem["atol"]}
-        for suite in SUITES:
+        # EvoEval's sets carry no atol: evoeval grades them with 0 (its comparison has its own float rule).
+        task = {"entry_point": problem["entry_point"], "atol": problem.get("atol", 0)}
+        for suite in ds.suites:
             task[suite] = {"inputs": problem[f"{suite}_input"], "expected": truth[suite],
                            "ref_time": truth[f"{suite}_time"]}
-        recompute_s = sum(sum(truth[f"{suite}_time"]) for suite in SUITES)
-        rebuilt = _pickled_over([truth[s] for s in SUITES], max(SHIP_ALWAYS_BYTES, recompute_s * UNPICKLE_BYTES_PER_S))
+        recompute_s = sum(sum(truth[f"{suite}_time"]) for suite in ds.suites)
+        rebuilt = _pickled_over([truth[s] for s in ds.suites],
+                                max(SHIP_ALWAYS_BYTES, recompute_s * UNPICKLE_BYTES_PER_S))
         if rebuilt:
-            for suite in SUITES:
+            for suite in ds.suites:
                 task[suite]["expected"] = None
-            task["canonical"] = problem["prompt"] + problem["canonical_solution"]
+            task["canonical"] = ds.canonical_code(problem)
             task["output_not_none"] = ds.name == "mbpp" and problem["entry_point"] in MBPP_OUTPUT_NOT_NONE_TASKS
         blob = pickle.dumps(task, pickle.HIGHEST_PROTOCOL)
         name = f"{n}.pkl"
         (staging / name).write_bytes(blob)
         index[task_id] = {"file": name, "bytes": len(blob), "rebuilt": rebuilt,
-                          **{f"{suite}_time": truth[f"{suite}_time"] for suite in SUITES}}
+                          **{f"{suite}_time": truth[f"{suite}_time"] for suite in ds.suites}}
     with open(staging / "index.pkl", "wb") as f:
         pickle.dump(index, f)
     try:
@@ -253,10 +259,24 @@ for line in open("/proc/self/status"):
     if line.startswith("VmSize:"):
         print(int(line.split()[1]) * 1024)
 """
+# The same for evoeval 0.1.0's main process: its modules, the problems as its loader holds them (one
+# dict per task, from the decompressed jsonl) and the ground truth.
+_EVOEVAL_PROBE = """
+import gzip, json, pickle, sys
+import evoeval.evaluate
+with (gzip.open if sys.argv[1].endswith(".gz") else open)(sys.argv[1], "rt") as f:
+    problems = {json.loads(line)["task_id"]: json.loads(line) for line in f}
+with open(sys.argv[2], "rb") as f:
+    expected = pickle.load(f)
+for line in open("/proc/self/status"):
+    if line.startswith("VmSize:"):
+        print(int(line.split()[1]) * 1024)
+"""
 
 
 def evalplus_address_space(ds: Dataset) -> int:
-    """Virtual size of evalplus 0.3.1's main process on this dataset, measured once and cached.
+    """Virtual size of evalplus 0.3.1's main process on this dataset (evoeval 0.1.0's, for a dataset
+    graded with evoeval's checker), measured once and cached.
 
     Its checks run in children of that process under a 4 GiB RLIMIT_AS, so this is what a
     solution's memory headroom is measured against (see check_program.py).
@@ -266,8 +286,12 @@ def evalplus_address_space(ds: Dataset) -> int:
         return json.loads(path.read_text())["vm_size"]
     load(ds)
     env = {k: v for k, v in os.environ.items() if k not in ("HUMANEVAL_OVERRIDE_PATH", "MBPP_OVERRIDE_PATH")}
-    env["HUMANEVAL_OVERRIDE_PATH" if ds.name == "humaneval" else "MBPP_OVERRIDE_PATH"] = str(ds.path)
-    out = subprocess.run([sys.executable, "-c", _PROBE, ds.name, str(cache_path(ds))], env=env, check=True,
+    if ds.checker == "evoeval":
+        argv = [_EVOEVAL_PROBE, str(ds.path), str(cache_path(ds))]
+    else:
+        env["HUMANEVAL_OVERRIDE_PATH" if ds.name == "humaneval" else "MBPP_OVERRIDE_PATH"] = str(ds.path)
+        argv = [_PROBE, ds.name, str(cache_path(ds))]
+    out = subprocess.run([sys.executable, "-c", *argv], env=env, check=True,
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     size = int(out.stdout.strip().splitlines()[-1])
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as tmp:
@@ -292,7 +316,7 @@ def speed_profile(ds: Dataset) -> dict:
     truth = load(ds)
     return {"format": PROFILE_FORMAT, "dataset": ds.name, "version": ds.version, "hash": ds.hash,
             "timing": TIMING, "python": f"{sys.version_info.major}.{sys.version_info.minor}", "host": host_info(),
-            "task_s": {tid: sum(t["base_time"]) + sum(t["plus_time"]) for tid, t in truth.items()}}
+            "task_s": {tid: sum(sum(t[f"{s}_time"]) for s in ds.suites) for tid, t in truth.items()}}
 
 
 def speed_ratio(profile: dict, ds: Dataset, where: str) -> tuple[float, int]:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from benchmarks import passk
 from benchmarks.evalplus.dataset import Dataset
-from benchmarks.evalplus.grade import SUITES, Graded
+from benchmarks.evalplus.grade import SUITES
+from benchmarks.evalplus.grade import Graded
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -46,35 +47,36 @@ def _passed_at_best(rec: dict) -> bool:
     return rec["status"] == "pass" or (bool(rec.get("timing_sensitive")) and rec.get("timing_alternative") == "pass")
 
 
-def per_task_counts(ds: Dataset, graded: list[Graded], passed=_passed) -> tuple[list[int], list[int], list[int]]:
-    """Per task: samples, base passes, plus passes (plus needs base too); `passed` judges one suite record."""
+def per_task_counts(ds: Dataset, graded: list[Graded], passed=_passed) -> tuple[list[int], dict[str, list[int]]]:
+    """Per task: samples, and per suite the samples that pass it and every suite before it (plus needs base);
+    `passed` judges one suite record."""
     by_task: dict[str, list[Graded]] = defaultdict(list)
     for g in graded:
         by_task[g.sample.task_id].append(g)
     tids = [t for t in ds.problems if t in by_task]
     n = [len(by_task[t]) for t in tids]
-    base = [sum(passed(g.suites["base"]) for g in by_task[t]) for t in tids]
-    plus = [sum(passed(g.suites["base"]) and passed(g.suites["plus"]) for g in by_task[t]) for t in tids]
-    return n, base, plus
+    counts = {suite: [sum(all(passed(g.suites[s]) for s in ds.suites[: k + 1]) for g in by_task[t]) for t in tids]
+              for k, suite in enumerate(ds.suites)}
+    return n, counts
 
 
 def pass_at_k(ds: Dataset, graded: list[Graded], passed=_passed) -> dict[str, dict]:
-    n, base, plus = per_task_counts(ds, graded, passed)
-    return {"base": passk.pass_at_k(n, base), "plus": passk.pass_at_k(n, plus)}
+    n, counts = per_task_counts(ds, graded, passed)
+    return {suite: passk.pass_at_k(n, c) for suite, c in counts.items()}
 
 
 def timing_summary(ds: Dataset, graded: list[Graded], factor: float) -> dict:
     """How much of the score rests on the host's speed: flagged verdicts, and pass@1 with every one of
     them at its worst (failing) and at its best (passing where a faster host would pass it)."""
-    flagged = [g for g in graded if any(g.suites[s].get("timing_sensitive") for s in SUITES)]
+    flagged = [g for g in graded if any(g.suites[s].get("timing_sensitive") for s in ds.suites)]
     worst, best = pass_at_k(ds, graded, _passed_at_worst), pass_at_k(ds, graded, _passed_at_best)
     return {
         "factor": factor,
         "samples": len(flagged),
-        "checks": sum(bool(g.suites[s].get("timing_sensitive")) for g in flagged for s in SUITES),
+        "checks": sum(bool(g.suites[s].get("timing_sensitive")) for g in flagged for s in ds.suites),
         "tasks": len({g.sample.task_id for g in flagged}),
         "task_ids": sorted({g.sample.task_id for g in flagged}),
-        "pass@1_range": {s: [worst[s]["pass@1"]["value"], best[s]["pass@1"]["value"]] for s in SUITES},
+        "pass@1_range": {s: [worst[s]["pass@1"]["value"], best[s]["pass@1"]["value"]] for s in ds.suites},
     }
 
 
@@ -86,14 +88,13 @@ def eval_results(ds: Dataset, graded: list[Graded], pak: dict) -> dict:
     for tid in ds.problems:
         if tid not in by_task:
             continue
+        # A dataset without a plus suite writes plus_status None, as evoeval does for its new sets.
         evals[tid] = [
             {
                 "task_id": tid,
                 "solution": g.sample.solution,
-                "base_status": g.status("base"),
-                "plus_status": g.status("plus"),
-                "base_fail_tests": _fail_tests(ds, g, "base"),
-                "plus_fail_tests": _fail_tests(ds, g, "plus"),
+                **{f"{suite}_status": g.status(suite) if suite in ds.suites else None for suite in SUITES},
+                **{f"{suite}_fail_tests": _fail_tests(ds, g, suite) if suite in ds.suites else [] for suite in SUITES},
             }
             for g in sorted(by_task[tid], key=lambda g: g.sample.index)
         ]
@@ -101,19 +102,20 @@ def eval_results(ds: Dataset, graded: list[Graded], pak: dict) -> dict:
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "hash": ds.hash,
         "eval": evals,
-        "pass_at_k": {suite: {k: v["value"] for k, v in pak[suite].items()} for suite in SUITES},
+        "pass_at_k": {suite: {k: v["value"] for k, v in pak[suite].items()} for suite in ds.suites},
     }
 
 
-def verdict_rows(graded: list[Graded], policy_hash: str) -> list[dict]:
+def verdict_rows(graded: list[Graded], policy_hash: str, suites: tuple[str, ...] = SUITES) -> list[dict]:
     rows = []
     for g in graded:
         row = {"task_id": g.sample.task_id, "index": g.sample.index, "source": g.sample.source, "key": g.key,
                "cached": g.cached, "policy": policy_hash}
-        for suite in SUITES:
+        for suite in suites:
             row[suite] = {k: v for k, v in g.suites[suite].items() if k != "suite"}
-        row["plus_pass"] = g.status("base") == "pass" and g.status("plus") == "pass"
-        row["timing_sensitive"] = any(bool(g.suites[suite].get("timing_sensitive")) for suite in SUITES)
+        if "plus" in suites:
+            row["plus_pass"] = g.status("base") == "pass" and g.status("plus") == "pass"
+        row["timing_sensitive"] = any(bool(g.suites[suite].get("timing_sensitive")) for suite in suites)
         rows.append(row)
     return rows
 
@@ -121,6 +123,6 @@ def verdict_rows(graded: list[Graded], policy_hash: str) -> list[dict]:
 def write(out_dir: Path, ds: Dataset, graded: list[Graded], policy_hash: str) -> dict:
     pak = pass_at_k(ds, graded)
     _atomic_write(out_dir / "eval_results.json", json.dumps(eval_results(ds, graded, pak), default=repr))
-    rows = verdict_rows(graded, policy_hash)
+    rows = verdict_rows(graded, policy_hash, ds.suites)
     _atomic_write(out_dir / "verdicts.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     return pak
