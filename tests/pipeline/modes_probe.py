@@ -59,13 +59,13 @@ def main() -> int:
         seconds = time.perf_counter() - started
         samples = [json.loads(line) for line in arts["responses"].file("samples.jsonl").read_text().splitlines()]
         executed = list(arts["execute"].records())
-        formats = Counter(format_problem(r["raw_response"]) or "ok" for r in executed)
+        formats = Counter(format_problem(r["raw_response"], mode) or "ok" for r in executed)
         verdicts = [r["verdict"] for r in executed]
         tokens = sum(s["completion_tokens"] or 0 for s in samples)
         print(f"{mode}: {len(samples)} samples, {sum(s['dropped'] == 'length' for s in samples)} cut, "
               f"format {dict(formats)}, with test asserts found {sum(r['test_asserts'] > 0 for r in executed)}, "
               f"exit0 {sum(v['exit0'] for v in verdicts)}, passed {sum(v['passed'] for v in verdicts)}, "
-              f"format ok and passed {sum(v['passed'] and format_problem(r['raw_response']) is None for v, r in zip(verdicts, executed))}, "
+              f"format ok and passed {sum(v["passed"] and format_problem(r["raw_response"], mode) is None for v, r in zip(verdicts, executed))}, "
               f"selected {arts['select'].manifest['counts']['records']}, {seconds:.0f} s, "
               f"{tokens} completion tokens reported")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
