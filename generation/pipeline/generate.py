@@ -1,9 +1,9 @@
 """What the three model stages (S->C, C->I or S->I, I->R) share: config, model input, sharded generation.
 
-Every request goes through the backend interface with its sqlite cache inside the stage's working
-directory, and the items are cut into shards with ctx.map_shards: after a kill -9, finished shards
-are reused and, inside the interrupted shard, every finished request comes from the cache, so a
-rerun pays nothing twice and ends byte-identical. `samples.jsonl` keeps one line per generated
+Every request goes through the backend interface with its sqlite cache (one per run root, shared by
+the generation stages), and the items are cut into shards with ctx.map_shards: after a kill -9,
+finished shards are reused and, inside the interrupted shard, every finished request comes from the
+cache, so a rerun pays nothing twice and ends byte-identical. `samples.jsonl` keeps one line per generated
 sample (finish reason, token counts, why it was dropped); `records.jsonl` holds the parsed samples
 that the next stage reads. Samples cut off by max_new_tokens are dropped and counted, as the paper.
 """
@@ -47,7 +47,18 @@ class GenerationConfig(Strict):
     seed: int = 3407  # the official script's; item i draws its shots with Random(seed + i)
     limit: int | None = Field(None, ge=1)  # use only the first `limit` input records
     shards: int = Field(8, ge=1)
-    cache: str | None = None  # request cache file; None = cache.sqlite inside the stage's directory
+    cache: str | None = None  # request cache file; None = RUN_ROOT/cache/generation.sqlite (see default_cache)
+
+
+def default_cache(out_dir: Path) -> Path:
+    """RUN_ROOT/cache/generation.sqlite when the stage runs under the runner's layout, else beside it.
+
+    Shared by every generation stage of the run root, so a config change that leaves requests as they
+    were (threads, shards, a larger `limit`) regenerates nothing; keys hold the model and the request.
+    """
+    if out_dir.parent.name == ".partial" and out_dir.parents[1].name == "artifacts":
+        return out_dir.parents[2] / "cache" / "generation.sqlite"
+    return out_dir / "cache.sqlite"
 
 
 def is_model_artifact(art: Artifact) -> bool:
@@ -117,7 +128,7 @@ class Generation:
         if self._backend is None:
             from generation.backends import get_backend
 
-            cache = Path(self.cfg.cache) if self.cfg.cache else self.ctx.out_dir / "cache.sqlite"
+            cache = Path(self.cfg.cache) if self.cfg.cache else default_cache(self.ctx.out_dir)
             self._backend = self._stack.enter_context(get_backend(
                 self.cfg.backend, model=self.model, cache=cache, progress=self.ctx.progress,
                 **self.cfg.backend_options))

@@ -154,3 +154,17 @@ def test_snippet_to_instruction_ablation(tmp_path, server):
     assert records[0]["category"] is None and records[0]["prompting"] == {"S->I": "completion"}
     prompt = Scripted.calls[0]["prompt"]
     assert prompt.endswith("### Snippet\ndef double(x):\n    \"\"\"Twice x.\"\"\"\n    return 2 * x\n\n### Task")
+
+
+def test_a_config_change_that_keeps_the_requests_regenerates_nothing(tmp_path, server):
+    recipe = stages(server)
+    recipe["seeds"] = file_input(seeds_file(tmp_path))
+    run_recipe(tmp_path, recipe, wandb="disabled")
+    before = len(Scripted.calls)
+    # More shards and a new limit that keeps every item: new artifacts, the same requests.
+    arts = run_recipe(tmp_path, recipe, ["stages.concepts.with.shards=4", "stages.responses.with.limit=10"],
+                      wandb="disabled")
+    assert len(Scripted.calls) == before
+    metrics = [json.loads(line) for line in arts["responses"].file("metrics.jsonl").read_text().splitlines()]
+    assert next(m for m in metrics if "requests_from_cache" in m)["requests_from_cache"] == 2
+    assert (tmp_path / "runs" / "cache" / "generation.sqlite").is_file()
