@@ -368,7 +368,7 @@ def _settings(generation: dict | None, outcomes: dict, named: re.Match | None) -
 
 def _grader(summary: dict, manifest: dict, results: dict | None) -> str | None:
     if summary.get("grader_version"):
-        return str(summary["grader_version"])
+        return f"{manifest.get('uses') or 'sca evaluate'} {summary['grader_version']}"
     if isinstance(summary.get("grader"), dict) and summary["grader"].get("version") and not manifest:
         return f"{summary.get('dataset', 'grader')} grader {summary['grader']['version']}"
     if manifest.get("stage_version") is not None:
