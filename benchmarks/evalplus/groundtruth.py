@@ -74,14 +74,14 @@ def _one(args: tuple) -> tuple[str, dict]:
     util.time = _LoadFairClock  # pool worker process: patching evalplus here touches nothing else
     task_id, problem, output_not_none, suites, code = args
     oracle = {}
-    for suite in suites:
-        inputs = problem[f"{suite}_input"]
-        # Some canonical solutions print (EvoEval's); their output is not part of the result.
-        with contextlib.redirect_stdout(io.StringIO()):
+    # Some canonical solutions print (EvoEval's); their output is not part of the result.
+    with contextlib.redirect_stdout(io.StringIO()):
+        for suite in suites:
+            inputs = problem[f"{suite}_input"]
             oracle[suite], times = trusted_exec(code, inputs, problem["entry_point"], record_time=True,
                                                 output_not_none=output_not_none)
-        oracle[f"{suite}_time"] = [_fastest(code, problem["entry_point"], inp, t) if t >= TIMING_RELEVANT_S else t
-                                   for inp, t in zip(inputs, times)]
+            oracle[f"{suite}_time"] = [_fastest(code, problem["entry_point"], inp, t) if t >= TIMING_RELEVANT_S
+                                       else t for inp, t in zip(inputs, times)]
     return task_id, oracle
 
 
