@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=4, help="I->R samples per instruction")
     parser.add_argument("--max-new-tokens", type=int, default=256)
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--threads", default="0", help="llama.cpp thread counts to try, comma-separated (0 = all CPUs)")
     args = parser.parse_args()
     from transformers import AutoTokenizer
 
@@ -63,13 +64,17 @@ def main() -> int:
     seeds = [json.loads(line) for line in args.seeds.read_text().splitlines()]
     tok = AutoTokenizer.from_pretrained(args.hf)
     stages = requests(seeds, args.items, args.n, args.max_new_tokens)
-    engines = {"hf": dict(model=args.hf, batch_size=8), "llamacpp": dict(model=args.gguf, parallel=args.parallel)}
+    engines = {"hf": dict(name="hf", model=args.hf, batch_size=8)}
+    for threads in (int(t) for t in args.threads.split(",")):
+        engines[f"llamacpp/{threads or 'all'}"] = dict(name="llamacpp", model=args.gguf, parallel=args.parallel,
+                                                      threads=threads or None)
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     for mode, reqs in stages.items():
         prompt_tokens = sum(len(tok(r.prompt)["input_ids"]) * 1 for r in reqs)
         for name, options in engines.items():
-            with get_backend(name, progress=False, **options) as backend:
-                if name == "llamacpp":
+            options = dict(options)
+            with get_backend(options.pop("name"), progress=False, **options) as backend:
+                if name.startswith("llamacpp"):
                     backend.start()  # server start-up is not generation time
                 else:
                     _ = backend.hf_model
@@ -78,7 +83,7 @@ def main() -> int:
                 seconds = time.perf_counter() - started
             generated = sum(len(tok(c.text, add_special_tokens=False)["input_ids"]) for cs in results for c in cs)
             cut = sum(c.finish_reason == "length" for cs in results for c in cs)
-            print(f"{mode} {name:8s}: {seconds:7.1f} s, {len(reqs)} prompts ({prompt_tokens} tokens), "
+            print(f"{mode} {name:11s}: {seconds:7.1f} s, {len(reqs)} prompts ({prompt_tokens} tokens), "
                   f"{generated} tokens generated ({cut} cut at max_new_tokens): {generated / seconds:6.1f} tokens/s, "
                   f"{(prompt_tokens + generated) / seconds:6.1f} tokens/s with the prompts")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
