@@ -1,7 +1,8 @@
 """`sca generate`: benchmark code generation into samples a grader reads.
 
 Benchmarks plug in through BENCHMARKS (name -> "module:attribute" of a Benchmark): HumanEval+/MBPP+
-(EvalPlus samples, defined here) and LiveCodeBench (benchmarks/livecodebench/codegen.py). A benchmark
+(EvalPlus samples, defined here), LiveCodeBench (benchmarks/livecodebench/codegen.py), EvoEval
+(benchmarks/evoeval/codegen.py) and ClassEval (benchmarks/classeval/codegen.py). A benchmark
 gives its tasks, a prompt per task and style, the post-processing of a completion into a sample, and
 its default sampling settings; the rest (backends, caching, provenance) is shared.
 
@@ -35,10 +36,12 @@ BENCHMARKS: dict[str, str] = {
     "humaneval": "generation.codegen:HUMANEVAL",
     "mbpp": "generation.codegen:MBPP",
     "livecodebench": "benchmarks.livecodebench.codegen:BENCHMARK",
+    "evoeval": "benchmarks.evoeval.codegen:BENCHMARK",
+    "classeval": "benchmarks.classeval.codegen:BENCHMARK",
 }
 # Benchmark-specific selection keys: left out of the config's dump while unset, so adding one does not
 # change the fingerprint of recipes that never use it.
-SELECTION_KEYS = ("problems", "start_date", "end_date", "after_release")
+SELECTION_KEYS = ("problems", "start_date", "end_date", "after_release", "sets")
 
 
 class Benchmark:
@@ -111,7 +114,7 @@ class CodegenConfig(BaseModel):
 
     benchmark: str  # a BENCHMARKS name
     model: str | None = None  # path or hub id; in a recipe, None takes the stage's input artifact
-    backend: Literal["auto", "hf", "openai", "vllm"] = "auto"
+    backend: Literal["auto", "hf", "openai", "vllm", "llamacpp"] = "auto"
     version: str | None = None  # EvalPlus dataset version, or a LiveCodeBench release (release_v6, v2_v5, ...)
     tasks: list[str] | None = None
     # Unset sampling keys take the benchmark's defaults: EvalPlus greedy n=1, 768 new tokens (the
@@ -129,6 +132,7 @@ class CodegenConfig(BaseModel):
     start_date: date | None = None
     end_date: date | None = None
     after_release: str | None = None  # a registry model: only problems from the day after its release
+    sets: list[str] | None = None  # EvoEval: which of its seven sets (default: all)
 
     @model_validator(mode="before")
     @classmethod
@@ -291,8 +295,15 @@ def generate_stage(cfg: CodegenConfig, inputs: dict, ctx) -> None:
         if len(inputs) != 1:
             raise UserError(f"stages.{ctx.stage_name}.model: set a model, or give the stage exactly one input")
         art = next(iter(inputs.values())).path
-        # Model-producing stages (tiny_model, sft) keep the model under model/.
-        cfg = cfg.model_copy(update={"model": str(art / "model" if (art / "model").is_dir() else art)})
+        # Model-producing stages (tiny_model, sft) keep the model under model/; llama.cpp serves the
+        # artifact's .gguf file and the chat template comes from the tokenizer beside it (gguf_export
+        # keeps it under tokenizer/, gguf_model's HF folder has one).
+        hf_dir = art / "model" if (art / "model").is_dir() else art
+        if cfg.backend == "llamacpp":
+            tokenizer = art / "tokenizer" if (art / "tokenizer").is_dir() else hf_dir
+            cfg = cfg.model_copy(update={"model": str(art), "tokenizer": cfg.tokenizer or str(tokenizer)})
+        else:
+            cfg = cfg.model_copy(update={"model": str(hf_dir)})
     summary = run_codegen(cfg, ctx.out_dir, progress=ctx.progress)
     ctx.counts.update({"samples": summary["samples"], "tasks": summary["tasks"]})
     ctx.log({"hit_max_new_tokens": summary["hit_max_new_tokens"], "samples": summary["samples"],
@@ -310,8 +321,9 @@ def _date(text: str) -> date:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", "--dataset", required=True, choices=list(BENCHMARKS))
     parser.add_argument("--model", required=True, help="local model dir or hub id (the served name for openai)")
-    parser.add_argument("--backend", choices=["auto", "hf", "openai", "vllm"], default="auto",
-                        help="default: vllm where a GPU and vllm are present, else hf")
+    parser.add_argument("--backend", choices=["auto", "hf", "openai", "vllm", "llamacpp"], default="auto",
+                        help="default: vllm where a GPU and vllm are present, else hf (llamacpp: --model is a "
+                             ".gguf file or a folder holding one)")
     parser.add_argument("--version", "--release", dest="version",
                         help="dataset version (default: humaneval v0.1.10, mbpp v0.2.0) or LiveCodeBench release "
                              "(release_vN, vN, vA_vB; default release_latest)")
@@ -321,7 +333,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                               "10 for LiveCodeBench)")
     parser.add_argument("--temperature", type=float, help="0 = greedy (default: 0 for EvalPlus, 0.2 for LiveCodeBench)")
     parser.add_argument("--top-p", type=float, help="nucleus sampling, when temperature > 0 (default 0.95)")
-    parser.add_argument("--max-new-tokens", type=int, help="default: 768 for EvalPlus, 2000 for LiveCodeBench")
+    parser.add_argument("--max-new-tokens", type=int, help="default: 768 for EvalPlus and EvoEval, 2000 for "
+                                                           "LiveCodeBench and ClassEval")
     parser.add_argument("--greedy", action="store_true", help="one greedy sample per task (--n 1 --temperature 0)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--prompt-style", choices=["auto", "base", "instruct"], default="auto",
@@ -335,6 +348,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     lcb.add_argument("--end-date", type=_date, help="only problems with contest_date on or before this day")
     lcb.add_argument("--after-release", metavar="MODEL",
                      help="only problems published after MODEL's release date (from the model registry)")
+    evo = parser.add_argument_group("evoeval set selection")
+    evo.add_argument("--sets", help="comma-separated EvoEval sets (difficult, creative, subtle, combine, tool_use, "
+                                    "verbose, concise; default: all seven)")
+    lc = parser.add_argument_group("llamacpp backend")
+    lc.add_argument("--parallel", type=int, default=4, help="sequences the llama.cpp server decodes at once")
     hf = parser.add_argument_group("hf backend")
     hf.add_argument("--batch-size", type=int, default=16)
     hf.add_argument("--dtype", default="auto")
@@ -358,6 +376,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def backend_options(args: argparse.Namespace, backend: str) -> dict:
     if backend == "hf":
         return {"batch_size": args.batch_size, "dtype": args.dtype, "device": args.device}
+    if backend == "llamacpp":
+        return {"parallel": args.parallel}
     if backend == "openai":
         return {"base_urls": args.base_urls, "concurrency": args.concurrency, "max_retries": args.max_retries,
                 "server": args.server}
@@ -381,7 +401,8 @@ def main(args: argparse.Namespace) -> int:
                             seed=args.seed, prompt_style=args.prompt_style, tokenizer=args.tokenizer,
                             backend_options=backend_options(args, backend),
                             problems=str(args.problems) if args.problems else None, start_date=args.start_date,
-                            end_date=args.end_date, after_release=args.after_release)
+                            end_date=args.end_date, after_release=args.after_release,
+                            sets=[s.strip() for s in args.sets.split(",") if s.strip()] if args.sets else None)
     except ValidationError as exc:
         err = exc.errors()[0]
         if err["loc"]:

@@ -18,6 +18,7 @@ BUILTIN_STAGES: dict[str, str] = {
     "evaluate": "benchmarks.evalplus.evaluate:evaluate_stage",
     # SelfCodeAlign's method: model, seeds, S->C, C->I (or S->I), I->R, execution, selection, SFT
     "gguf_model": "training.gguf_model:gguf_model_stage",
+    "gguf_export": "training.gguf_export:gguf_export_stage",
     "seeds": "generation.seeds:seeds_stage",
     "concepts": "generation.pipeline.concepts:concepts_stage",
     "instructions": "generation.pipeline.instructions:instructions_stage",
@@ -28,6 +29,8 @@ BUILTIN_STAGES: dict[str, str] = {
     "sft": "training.sft:sft_stage",
     # other benchmarks, and reports over evaluate artifacts
     "livecodebench_evaluate": "benchmarks.livecodebench.evaluate:evaluate_stage",
+    "evoeval_evaluate": "benchmarks.evoeval.evaluate:evaluate_stage",
+    "classeval_evaluate": "benchmarks.classeval.evaluate:evaluate_stage",
     "leaderboard": "harness.report.leaderboard:leaderboard_stage",
     "regress": "harness.report.regress:regress_stage",
 }
