@@ -26,7 +26,7 @@ from tests.evoeval.conftest import needs_data, write_subset
 pytestmark = [needs_data, pytest.mark.slow, pytest.mark.timeout(1200)]
 evoeval_evaluate = pytest.importorskip("evoeval.evaluate")
 
-# Tasks per set, spread over each set (every k-th task); 56 tasks x 6 solutions, plus the loops.
+# Tasks per set, spread over each set (every k-th task): 56 tasks x 5 solutions, plus 7 loops (287).
 PER_SET = {"difficult": 10, "creative": 10, "subtle": 10, "combine": 8, "tool_use": 6, "verbose": 6, "concise": 6}
 LOOPING = 1  # tasks per set that also get an endless loop (each costs both graders a time limit)
 MUTANTS = {
