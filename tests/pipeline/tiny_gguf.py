@@ -1,7 +1,7 @@
 """The tiny test model as a GGUF file, so the llamacpp backend is tested on a real llama.cpp server in seconds.
 
-Written with the `gguf` package: llama architecture, f32 tensors under llama.cpp's names (q/k rows
-permuted to its rotary layout, as llama.cpp's own converter does), the byte-level BPE vocabulary and
+Written with the `gguf` package: llama architecture, f32 tensors under llama.cpp's names (training/gguf_export.py's
+mapping, q/k rows permuted to its rotary layout), the byte-level BPE vocabulary and
 merges, and the ChatML chat template.
 """
 
@@ -12,16 +12,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
-
-def _permute(weights, n_head: int):
-    # HF keeps rotary halves apart; llama.cpp interleaves them.
-    rows, cols = weights.shape
-    return weights.reshape(n_head, 2, rows // n_head // 2, cols).swapaxes(1, 2).reshape(rows, cols)
+from training.gguf_export import gguf_tensors
 
 
 def write_gguf(model_dir: Path, out: Path) -> Path:
     import gguf
-    import numpy as np
     from safetensors.numpy import load_file
 
     cfg = json.loads((model_dir / "config.json").read_text())
@@ -55,16 +50,9 @@ def write_gguf(model_dir: Path, out: Path) -> Path:
     writer.add_add_bos_token(False)
     writer.add_chat_template((model_dir / "chat_template.jinja").read_text())
 
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, cfg["num_hidden_layers"])
-    for name, array in sorted(load_file(str(model_dir / "model.safetensors")).items()):
-        if name.endswith("q_proj.weight"):
-            array = _permute(array, cfg["num_attention_heads"])
-        elif name.endswith("k_proj.weight"):
-            array = _permute(array, cfg["num_key_value_heads"])
-        mapped = names.get_name(name, try_suffixes=(".weight",))
-        if mapped is None:
-            raise ValueError(f"no llama.cpp name for tensor {name}")
-        writer.add_tensor(mapped, array.astype(np.float32))
+    tensors = gguf_tensors(load_file(str(model_dir / "model.safetensors")), cfg, "llama")
+    for name, array in sorted(tensors.items()):
+        writer.add_tensor(name, array)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
