@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from harness.config import load_recipe
+    from harness.report.summary import experiment_summary
     from harness.runner import Runner
 
     if "=" in args.recipe and not args.recipe.endswith((".yaml", ".yml")):  # `sca reproduce key=value`
@@ -28,4 +29,6 @@ def main(args: argparse.Namespace) -> int:
     artifacts = Runner(loaded, progress=not args.no_progress).run(only=args.only)
     for name, art in artifacts.items():
         print(f"{name}: {art.path}")
+    for line in experiment_summary(loaded.recipe.experiment, artifacts):
+        print(line)
     return 0
