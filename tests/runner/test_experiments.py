@@ -21,10 +21,15 @@ def test_there_are_recipes():
 
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: str(p.relative_to(REPO / "experiments")))
 def test_every_recipe_validates(recipe):
+    from harness.runner import plan
+
     loaded = load_recipe(recipe)
     assert loaded.recipe.stages
     for name, spec in loaded.recipe.stages.items():
         assert set(spec.inputs) <= set(loaded.recipe.stages), name
+    planned = plan(loaded)  # what `sca status` shows: every stage resolved and fingerprinted, nothing run
+    assert {p.name for p in planned} == set(loaded.recipe.stages)
+    assert len({p.fingerprint for p in planned}) == len(planned)
 
 
 @pytest.mark.slow
@@ -32,7 +37,7 @@ def test_every_recipe_validates(recipe):
 def test_smoke_runs_model_to_score(tmp_path):
     tasks = "[HumanEval/0,HumanEval/2]"
     lines: list[str] = []
-    loaded = load_recipe(REPO / "experiments" / "smoke.yaml", [
+    loaded = load_recipe(REPO / "experiments" / "tiny.yaml", [
         f"run_root={tmp_path}", "wandb.mode=offline", "stages.mbpp_samples=null", "stages.mbpp_eval=null",
         f"stages.he_samples.with.tasks={tasks}", f"stages.he_eval.with.tasks={tasks}",
         "stages.he_samples.with.max_new_tokens=32"])
@@ -51,10 +56,10 @@ def test_smoke_runs_model_to_score(tmp_path):
     from harness.wandb_log import summarize
 
     runs = {s["name"]: s for s in map(summarize, (tmp_path / "wandb").rglob("*.wandb"))}
-    he_eval = runs["smoke/he_eval"]
+    he_eval = runs["tiny/he_eval"]
     assert any("pass@1/plus" in row for row in he_eval["history"])
     (used,) = he_eval["used_artifacts"]
-    (logged,) = [a for a in runs["smoke/he_samples"]["logged_artifacts"] if a["name"] == "generate"]
+    (logged,) = [a for a in runs["tiny/he_samples"]["logged_artifacts"] if a["name"] == "generate"]
     assert (used["name"], used["digest"]) == (logged["name"], logged["digest"])
 
     # A second run reuses all three artifacts.
