@@ -1,5 +1,8 @@
 # Thin targets over the `sca` command. Every target sets itself up first.
 #   make reproduce [EXP=experiments/smoke.yaml] [SET="key=value key2=value2"]
+#   make data | train | eval [EXP=...]   the recipe's data stages / SFT / evaluation (with what they need)
+#   make ablations | table8 | table9 | table10 | table11   the paper's tables (GPU recipes)
+#   make regress-model MODEL=org/new BASELINE=org/old
 #   make test | make bench | make status
 #   make leaderboard [EXP=recipe.yaml] [SET="key=value"] [FILES="run_root_or_artifact_or_eval_results ..."]
 #   make regress FILES="BASE NEW" [ARGS="--alpha 0.01 --margin 1 --max-flips 0"]
@@ -16,7 +19,8 @@ export SCA_DATA_DIR
 SETUP_HASH := $(shell cat requirements.lock requirements-nodeps.lock pyproject.toml | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.setup-$(SETUP_HASH)
 
-.PHONY: setup test bench reproduce status data leaderboard regress clean
+.PHONY: setup test bench reproduce status data train eval ablations table8 table9 table10 table11 \
+	regress-model verify-data leaderboard regress clean
 
 setup: $(STAMP)
 
@@ -45,6 +49,25 @@ reproduce: setup
 status: setup
 	$(BIN)/sca status $(EXP) $(SET)
 
+# Parts of a recipe: each runs the named stages and what they need, reusing what is done.
+data: setup
+	$(BIN)/sca run $(EXP) $(SET) --only select
+train: setup
+	$(BIN)/sca run $(EXP) $(SET) --only sft
+eval: setup
+	$(BIN)/sca run $(EXP) $(SET) --only '*evaluate'
+
+table8 table9 table10 table11: setup
+	$(BIN)/sca run experiments/paper/$@.yaml $(SET)
+ablations: table9 table10 table11
+
+BENCHMARK_STAGES := he mbpp lcb evoeval classeval
+regress-model: setup
+	@test -n "$(MODEL)" -a -n "$(BASELINE)" || { echo 'usage: make regress-model MODEL=org/new BASELINE=org/old' >&2; exit 2; }
+	$(BIN)/sca run experiments/paper/regress-model.yaml \
+	  $(foreach s,$(BENCHMARK_STAGES),stages.new_$(s).with.model=$(MODEL) stages.base_$(s).with.model=$(BASELINE)) \
+	  stages.new_lcb.with.after_release=$(MODEL) stages.base_lcb.with.after_release=$(BASELINE) $(SET)
+
 # Markdown, HTML (checked in headless chromium), PNG under runs/leaderboard/, from the recipe's evaluate
 # stages, or from FILES (run roots, evaluate artifacts, eval_results.json files).
 leaderboard: setup
@@ -56,7 +79,7 @@ regress: setup
 	$(BIN)/sca regress $(FILES) $(ARGS)
 
 # Verify every locked dataset file; downloads what the mirror lacks (needs internet).
-data: setup
+verify-data: setup
 	$(BIN)/sca data verify --fetch
 
 clean:

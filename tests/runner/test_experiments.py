@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 
@@ -66,3 +67,16 @@ def test_smoke_runs_model_to_score(tmp_path):
     lines.clear()
     Runner(loaded, progress=False, log=lines.append).run()
     assert sum("reused" in line for line in lines) == 3
+
+
+@pytest.mark.parametrize("typo, message", [
+    ("stages.sft.with.learning_rat=1e-5", "stages.sft.with.learning_rat: unknown key (did you mean 'learning_rate'?)"),
+    ("stages.board.inputs=[base_he_eval,aligned_he_evl]", "aligned_he_evl"),
+    ("stages.base_he.uses=generat", "generat"),
+])
+def test_a_typo_in_a_gpu_recipe_fails_at_planning(typo, message):
+    from harness.errors import UserError
+    from harness.runner import plan
+
+    with pytest.raises(UserError, match=re.escape(message)):
+        plan(load_recipe(REPO / "experiments" / "paper" / "main.yaml", [typo]))
