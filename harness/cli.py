@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     module = importlib.import_module(SUBCOMMANDS[name][0])
     parser = argparse.ArgumentParser(prog=f"sca {name}", description=SUBCOMMANDS[name][1])
     module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
+    try:  # intermixed: `sca run RECIPE --only sft key=value` takes flags anywhere among the positionals
+        args = parser.parse_intermixed_args(argv[1:])
+    except TypeError:  # argparse cannot intermix around sub-commands; those parse the plain way
+        args = parser.parse_args(argv[1:])
     try:
         return int(module.main(args) or 0)
     except UserError as exc:

@@ -106,6 +106,16 @@ def test_cli_bad_config_is_one_line_without_traceback(tmp_path, base):
         assert "Traceback" not in out.stderr
 
 
+def test_flags_may_sit_between_the_recipe_and_its_overrides(tmp_path, base):
+    """`sca status RECIPE --json key=value`: the override still reaches the recipe (argparse alone rejects it)."""
+    recipe = child(tmp_path, "")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "status", str(recipe), "--json",
+                          "stages.produce.with.nn=1"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert "command line: stages.produce.with.nn: unknown key" in out.stderr, out.stderr
+
+
 def test_make_variable_overrides(tmp_path, base):
     """`make status EXP=... SET="key=value"` reaches the recipe."""
     recipe = child(tmp_path, "")
