@@ -3,14 +3,12 @@ for a CPU is given back, and nothing more (a verdict must not move with what els
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from harness.sandbox.clocks import load_fair_time_limit
+from tests.support.load import cpu_hogs
 
 
 class Timeout(Exception):
@@ -32,13 +30,8 @@ def run_under_limit(cpu_seconds: float, limit: float) -> tuple[str, float]:
 
 @pytest.fixture
 def busy_host():
-    """Two CPU hogs per core plus one: this process gets well under half a core."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1) + 1)]
-    time.sleep(0.2)
-    yield
-    for hog in hogs:
-        hog.kill()
-        hog.wait()
+    with cpu_hogs():
+        yield
 
 
 def test_on_a_quiet_host_it_is_the_plain_limit():

@@ -6,16 +6,13 @@ it first fails; all are graded in one sandbox run (the test suite runs it in par
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 
 import pytest
 
 from benchmarks.livecodebench import dataset
 from benchmarks.livecodebench.grade import Grader, Sample
 from tests.livecodebench.support import cases
+from tests.support.load import cpu_hogs
 
 TIMEOUT_S = 1.0
 MEMORY_MB = 256  # lc_pairs/memory_hog asks for 1 GiB
@@ -100,13 +97,8 @@ def test_a_recheck_resumes_at_the_timed_out_test_keeping_earlier_verdicts(proble
 
 @pytest.fixture
 def busy_host():
-    """Two CPU hogs per core plus one: a test's process gets well under half a core."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 1) + 1)]
-    time.sleep(0.2)
-    yield
-    for hog in hogs:
-        hog.kill()
-        hog.wait()
+    with cpu_hogs():
+        yield
 
 
 BURN = """import time
