@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from harness import artifacts
 from harness.artifacts import MANIFEST, METRICS, Artifact
 from harness.config import LoadedRecipe
+from harness.errors import UserError
 from harness.provenance import code_version, host_info, package_versions
 from harness.stages import resolve_stage
 
@@ -156,11 +157,17 @@ class Runner:
                          "inputs": p.inputs})
         return rows
 
-    def run(self, only: Sequence[str] = ()) -> dict[str, Artifact]:
-        """Every stage (or those `only` names, with what they need), reusing finished artifacts."""
+    def run(self, only: Sequence[str] = (), keep_going: bool = False) -> dict[str, Artifact]:
+        """Every stage (or those `only` names, with what they need), reusing finished artifacts.
+
+        keep_going: a stage that fails with a user error is recorded in `self.failed` and the stages that do
+        not need it still run (as `make -k`), so one broken branch does not cost the others.
+        """
         from harness.tracking import Tracker
 
         plans = select(plan(self.loaded), only) if only else plan(self.loaded)
+        self.failed: dict[str, str] = {}
+        self.not_run: dict[str, str] = {}
 
         self.exp_dir.mkdir(parents=True, exist_ok=True)
         artifacts.atomic_write_text(self.exp_dir / "config.json", json.dumps(self.loaded.resolved(), indent=2))
@@ -169,10 +176,22 @@ class Runner:
         done: dict[str, Artifact] = {}
         for p in plans:
             final = self.artifact_path(p)
+            missing = next((d for d in p.inputs if d not in done), None)
+            if missing is not None:
+                self.not_run[p.name] = missing
+                self.say(f"[{p.name}] not run: it needs {missing}, which did not finish")
+                continue
             if (final / MANIFEST).exists():
                 self.say(f"[{p.name}] reused {final}")
             else:
-                self._execute(p, {d: done[d] for d in p.inputs}, tracker)
+                try:
+                    self._execute(p, {d: done[d] for d in p.inputs}, tracker)
+                except UserError as exc:
+                    if not keep_going:
+                        raise
+                    self.failed[p.name] = str(exc)
+                    self.say(f"[{p.name}] failed: {exc}")
+                    continue
             done[p.name] = Artifact(final)
             self._record_state(p)
         return done

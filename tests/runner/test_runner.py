@@ -214,3 +214,44 @@ stages:
     proc = sca("run", str(recipe), "--only", "tripel")
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert "--only tripel" in proc.stderr and "did you mean 'triple'" in proc.stderr
+
+
+def test_a_failed_stage_stops_only_what_needs_it(tmp_path):
+    recipe = tmp_path / "branches.yaml"
+    recipe.write_text(f"""
+experiment: toy
+run_root: {tmp_path / "runs"}
+wandb: {{mode: offline, project: sca-test}}
+stages:
+  produce:
+    uses: "{TOY}:produce"
+    with: {{n: 4, shards: 1}}
+  check:
+    uses: "{TOY}:check"
+    inputs: [produce]
+    with: {{max_records: 2}}
+  after_check:
+    uses: "{TOY}:scale"
+    inputs: [check]
+  double:
+    uses: "{TOY}:scale"
+    inputs: [produce]
+""")
+    proc = sca("run", str(recipe), "--no-progress")
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == ("sca run: error: stage 'check' failed: 4 records, more than max_records=2; "
+                    "not run because of it: after_check"), line
+    assert "Traceback" not in proc.stderr
+    assert "[double] done" in proc.stdout and "double: " in proc.stdout  # the independent branch ran
+    assert "[after_check] not run: it needs check" in proc.stdout
+    # what finished is kept: fixing the refusal reruns only the failed branch
+    again = sca("run", str(recipe), "--no-progress", "stages.check.with.max_records=4")
+    assert again.returncode == 0, again.stderr
+    assert "[produce] reused" in again.stdout and "[double] reused" in again.stdout
+    assert "[check] done" in again.stdout and "[after_check] done" in again.stdout
+    # --fail-fast stops at the failure: the stage after it in the recipe never starts
+    fast = sca("run", str(recipe), "--no-progress", "--fail-fast", "stages.check.with.max_records=1",
+               "stages.double.with.factor=5")
+    assert fast.returncode == 2 and "4 records, more than max_records=1" in fast.stderr
+    assert "[double]" not in fast.stdout

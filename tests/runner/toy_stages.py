@@ -6,6 +6,7 @@ import os
 import time
 
 from harness.config import Strict
+from harness.errors import UserError
 from harness.stages import stage
 
 
@@ -37,6 +38,19 @@ def produce(cfg: ProduceConfig, inputs, ctx):
 
 @stage("toy.scale", ScaleConfig)
 def scale(cfg: ScaleConfig, inputs, ctx):
-    records = [{"i": r["i"], "value": r["square"] * cfg.factor} for r in inputs["produce"].records()]
+    records = [{"i": r["i"], "value": r["square"] * cfg.factor} for r in next(iter(inputs.values())).records()]
     ctx.write_records("records", records)
     ctx.log({"scaled": len(records), "total": sum(r["value"] for r in records)})
+
+
+class CheckConfig(Strict):
+    max_records: int = 10
+
+
+@stage("toy.check", CheckConfig)
+def check(cfg: CheckConfig, inputs, ctx):
+    """Refuses (a user error, as a real stage refuses bad input) when its input has too many records."""
+    records = list(inputs["produce"].records())
+    if len(records) > cfg.max_records:
+        raise UserError(f"{len(records)} records, more than max_records={cfg.max_records}")
+    ctx.write_records("records", [{"i": r["i"], "square": r["square"]} for r in records])
