@@ -137,6 +137,8 @@ class Runner:
         self.exp_dir = self.root / "experiments" / self.recipe.experiment
         self.progress = progress
         self.say = log
+        self.failed: dict[str, str] = {}  # stage -> why, from the last run(keep_going=True)
+        self.not_run: dict[str, str] = {}  # stage -> the input it waited for
 
     def artifact_path(self, p: StagePlan) -> Path:
         return self.store / p.dirname
@@ -166,8 +168,7 @@ class Runner:
         from harness.tracking import Tracker
 
         plans = select(plan(self.loaded), only) if only else plan(self.loaded)
-        self.failed: dict[str, str] = {}
-        self.not_run: dict[str, str] = {}
+        self.failed, self.not_run = {}, {}
 
         self.exp_dir.mkdir(parents=True, exist_ok=True)
         artifacts.atomic_write_text(self.exp_dir / "config.json", json.dumps(self.loaded.resolved(), indent=2))

@@ -185,16 +185,23 @@ def test_nothing_written_to_home(tracked_run):
     assert not (home / "wandb").exists()
 
 
-def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
-    recipe = tmp_path / "three.yaml"
-    recipe.write_text(f"""
+def with_four_records(tmp: Path, name: str, stages: str) -> Path:
+    """A recipe whose `produce` stage makes 4 records in one shard, followed by `stages` (YAML under stages:)."""
+    path = tmp / name
+    path.write_text(f"""
 experiment: toy
-run_root: {tmp_path / "runs"}
+run_root: {tmp / "runs"}
 wandb: {{mode: offline, project: sca-test}}
 stages:
   produce:
     uses: "{TOY}:produce"
     with: {{n: 4, shards: 1}}
+""" + stages)
+    return path
+
+
+def test_only_runs_the_named_stages_and_what_they_need(tmp_path):
+    recipe = with_four_records(tmp_path, "three.yaml", f"""
   double:
     uses: "{TOY}:scale"
     inputs: [produce]
@@ -217,15 +224,7 @@ stages:
 
 
 def test_a_failed_stage_stops_only_what_needs_it(tmp_path):
-    recipe = tmp_path / "branches.yaml"
-    recipe.write_text(f"""
-experiment: toy
-run_root: {tmp_path / "runs"}
-wandb: {{mode: offline, project: sca-test}}
-stages:
-  produce:
-    uses: "{TOY}:produce"
-    with: {{n: 4, shards: 1}}
+    recipe = with_four_records(tmp_path, "branches.yaml", f"""
   check:
     uses: "{TOY}:check"
     inputs: [produce]
